@@ -1,0 +1,12 @@
+/**
+ * `vigie` command line. Each subcommand lives in its own module under bin/commands/.
+ */
+import { Command } from 'commander';
+import { registerSimulate } from './commands/simulate.ts';
+import { registerStart } from './commands/start.ts';
+
+const program = new Command();
+program.name('vigie').description('Telemetry platform for connected departmental roads and public buildings').showHelpAfterError();
+registerStart(program);
+registerSimulate(program);
+await program.parseAsync(process.argv);

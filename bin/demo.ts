@@ -1,0 +1,57 @@
+/**
+ * `npm run demo`: the platform on embedded defaults plus the simulated fleet publishing to it
+ * every few seconds, so a newcomer sees live values at once.
+ */
+import path from 'node:path';
+import { loadConfig } from '../services/config.ts';
+import { createLogger } from '../services/logger.ts';
+import { freePort, portIsFree } from '../services/embedded/free-port.ts';
+import { startPlatform } from '../services/platform.ts';
+import { runFleet } from '../simulators/fleet/run.ts';
+
+const registry = process.env.VIGIE_REGISTRY || path.resolve('infra/demo/devices.yaml');
+const notes: string[] = [];
+
+/**
+ * The demo must start on a machine that already runs a broker on 1883 or a service on 3000:
+ * unless the user chose a port, it moves to a free one and says so. `vigie start` does not do
+ * this (a production broker port must not wander).
+ */
+async function demoPort(name: 'VIGIE_MQTT_PORT' | 'VIGIE_HTTP_PORT', preferred: number): Promise<string> {
+  if (process.env[name]) return process.env[name]!;
+  if (await portIsFree(preferred)) return String(preferred);
+  const port = await freePort();
+  notes.push(`port ${preferred} is taken, so the demo uses ${port} (set ${name} to choose)`);
+  return String(port);
+}
+
+const config = loadConfig({
+  ...process.env,
+  VIGIE_REGISTRY: registry,
+  VIGIE_LOG_LEVEL: process.env.VIGIE_LOG_LEVEL || 'warn',
+  VIGIE_MQTT_PORT: process.env.MQTT_URL ? process.env.VIGIE_MQTT_PORT : await demoPort('VIGIE_MQTT_PORT', 1883),
+  VIGIE_HTTP_PORT: await demoPort('VIGIE_HTTP_PORT', 3000),
+});
+const logger = createLogger(config.logLevel);
+let platform;
+try {
+  platform = await startPlatform(config, logger);
+} catch (err) {
+  process.stderr.write(`vigie demo: ${(err as Error).message}\n`);
+  process.exit(1);
+}
+const out = (line: string) => process.stdout.write(`${line}\n`);
+out('');
+out(`Vigie demo is running (data in ${config.dataDir}, TimescaleDB: ${platform.timescale ? 'yes' : 'no'})`);
+out(`  API      ${platform.httpUrl}/api/v1/devices`);
+out(`  latest   ${platform.httpUrl}/api/v1/devices/rws-rd910-pr42/latest`);
+out(`  docs     ${platform.httpUrl}/docs`);
+out(`  metrics  ${platform.httpUrl}/metrics`);
+out(`  MQTT     ${platform.mqttUrl}  (publish to vigie/<deviceId>/telemetry)`);
+for (const note of notes) out(`  note     ${note}`);
+out('Press Ctrl+C to stop.');
+out('');
+const fleet = runFleet({ url: platform.mqttUrl, registryPath: registry, intervalSeconds: 5, topicPrefix: config.mqtt.topicPrefix, seed: 1, log: () => {} });
+await fleet;
+await platform.stop();
+process.exit(0);

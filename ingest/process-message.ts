@@ -1,0 +1,115 @@
+/**
+ * The pure part of the ingest path: one MQTT message to the observations and dead letters it
+ * yields. No I/O here, so every wire format is testable from golden files.
+ */
+import type { Observation, Reject } from '../schemas/index.ts';
+import type { DecodeContext, InboundMessage } from './decoder.ts';
+import type { DecoderRegistry } from './decoders/registry.ts';
+import { normalizeReading, type NormalizePolicy } from './normalize/normalize.ts';
+import { routeFor, type TopicRoute } from './topic-routes.ts';
+
+export interface DeadLetter {
+  receivedAt: Date;
+  topic: string;
+  decoder: string | null;
+  deviceId: string | null;
+  code: Reject['code'];
+  reason: string;
+  field: string | null;
+  /** Raw payload, truncated to the configured limit. */
+  payload: Buffer;
+  payloadSize: number;
+}
+
+export interface ProcessedMessage {
+  observations: Observation[];
+  deadLetters: DeadLetter[];
+  /** Devices heard from, with the time they were last heard (for the device list). */
+  deviceId: string | null;
+}
+
+export interface ProcessOptions {
+  routes: readonly TopicRoute[];
+  decoders: DecoderRegistry;
+  policy: NormalizePolicy;
+  maxPayloadBytes: number;
+  deadLetterMaxBytes: number;
+  context: Omit<DecodeContext, 'now'>;
+}
+
+export function processMessage(message: InboundMessage, options: ProcessOptions): ProcessedMessage {
+  const deadLetters: DeadLetter[] = [];
+  const dead = (decoder: string | null, deviceId: string | null, reject: Reject): DeadLetter => ({
+    receivedAt: message.receivedAt,
+    topic: message.topic,
+    decoder,
+    deviceId: reject.deviceId ?? deviceId,
+    code: reject.code,
+    reason: reject.reason,
+    field: reject.field ?? null,
+    payload: message.payload.subarray(0, options.deadLetterMaxBytes),
+    payloadSize: message.payload.length,
+  });
+
+  const route = routeFor(options.routes, message.topic);
+  if (message.payload.length > options.maxPayloadBytes) {
+    deadLetters.push(
+      dead(route?.decoder ?? null, null, {
+        code: 'payload_too_large',
+        reason: `payload is ${message.payload.length} bytes, the limit is ${options.maxPayloadBytes} (VIGIE_MAX_PAYLOAD_BYTES)`,
+      }),
+    );
+    return { observations: [], deadLetters, deviceId: null };
+  }
+  const decoder = route ? options.decoders.get(route.decoder) : undefined;
+  if (!route || !decoder) {
+    const reason = route ? `route ${route.filter} names decoder ${route.decoder}, which is not registered` : `no decoder is routed for topic ${message.topic}`;
+    deadLetters.push(dead(route?.decoder ?? null, null, { code: 'no_decoder', reason }));
+    return { observations: [], deadLetters, deviceId: null };
+  }
+
+  let decoded;
+  try {
+    decoded = decoder.decode(message, { ...options.context, now: message.receivedAt });
+  } catch (err) {
+    // A decoder bug must cost one message, never the process (../shared/ARCHITECTURE.md).
+    deadLetters.push(dead(decoder.name, null, { code: 'decoder_error', reason: `decoder ${decoder.name} failed: ${(err as Error).message}` }));
+    return { observations: [], deadLetters, deviceId: null };
+  }
+  const deviceId = decoded.deviceId ?? null;
+  const observations: Observation[] = [];
+  const rejects: Reject[] = [...decoded.rejects];
+  for (const reading of decoded.readings) {
+    const result = normalizeReading(reading, message.receivedAt, options.policy);
+    if (result.ok) observations.push(result.observation);
+    else rejects.push(result.reject);
+  }
+  for (const reject of mergeSameReason(rejects)) deadLetters.push(dead(decoder.name, deviceId, reject));
+  return { observations, deadLetters, deviceId };
+}
+
+const TIME_CODES: ReadonlySet<Reject['code']> = new Set(['timestamp_in_future', 'timestamp_too_old', 'invalid_timestamp']);
+
+/**
+ * A bad timestamp fails every metric of a message with the same words; record it once, with
+ * all the fields it cost, rather than once per metric. Other rejects stay one per field.
+ */
+function mergeSameReason(rejects: Reject[]): Reject[] {
+  const merged: Reject[] = [];
+  const timeGroups = new Map<string, { first: Reject; detail: string; fields: string[] }>();
+  for (const r of rejects) {
+    if (!TIME_CODES.has(r.code) || !r.field) {
+      merged.push(r);
+      continue;
+    }
+    const detail = r.reason.slice(r.field.length + 2);
+    const key = `${r.code}\u0000${detail}`;
+    const group = timeGroups.get(key);
+    if (group) group.fields.push(r.field);
+    else timeGroups.set(key, { first: r, detail, fields: [r.field] });
+  }
+  for (const { first, detail, fields } of timeGroups.values()) {
+    merged.push({ ...first, field: fields.join(','), reason: `${fields.join(', ')}: ${detail}` });
+  }
+  return merged;
+}

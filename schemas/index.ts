@@ -1,0 +1,5 @@
+export * from './metrics.ts';
+export * from './observation.ts';
+export * from './device.ts';
+export * from './native-telemetry.ts';
+export * from './dead-letter.ts';

@@ -1,0 +1,156 @@
+/**
+ * Configuration, parsed once at start-up from the environment and an optional config file
+ * (`VIGIE_CONFIG`, YAML or JSON with the same keys). The environment wins over the file; an
+ * empty variable counts as unset. Nothing else in the platform reads `process.env`.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max).default(def);
+const bool = (def: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .default(def ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+/** Every setting, with its default; the README's configuration table mirrors this. */
+export const configSchema = z.object({
+  DATABASE_URL: z.string().url().optional().describe('PostgreSQL URL. Unset: an embedded PostgreSQL is started in VIGIE_DATA_DIR.'),
+  MQTT_URL: z.string().url().optional().describe('Broker URL (mqtt://, mqtts://, ws://). Unset: an embedded broker listens on VIGIE_MQTT_PORT.'),
+  MQTT_USERNAME: z.string().optional(),
+  MQTT_PASSWORD: z.string().optional(),
+  VIGIE_DATA_DIR: z.string().default('./data'),
+  VIGIE_HTTP_HOST: z.string().default('0.0.0.0'),
+  VIGIE_HTTP_PORT: int(3000, 0, 65535),
+  VIGIE_MQTT_PORT: int(1883, 0, 65535),
+  VIGIE_EMBEDDED_PG_PORT: int(0, 0, 65535),
+  VIGIE_MQTT_CLIENT_ID: z.string().min(1).max(23).default('vigie-ingest'),
+  VIGIE_MQTT_PROTOCOL: z.enum(['auto', '4', '5']).default('auto'),
+  VIGIE_MQTT_SHARED_GROUP: z.string().regex(/^[^/+#]+$/).optional(),
+  VIGIE_TOPIC_PREFIX: z.string().default(''),
+  VIGIE_REGISTRY: z.string().optional(),
+  VIGIE_BATCH_SIZE: int(2000, 1, 100_000),
+  VIGIE_BATCH_MS: int(50, 1, 60_000),
+  VIGIE_MAX_INFLIGHT: int(10_000, 1, 1_000_000),
+  VIGIE_MAX_PAYLOAD_BYTES: int(256 * 1024, 64, 256 * 1024 * 1024),
+  VIGIE_DEAD_LETTER_MAX_BYTES: int(16 * 1024, 0, 1024 * 1024),
+  VIGIE_MAX_FUTURE_SECONDS: int(300, 0, 86400 * 365),
+  VIGIE_MAX_AGE_DAYS: int(3660, 1, 36600),
+  VIGIE_TIMESCALE: z.enum(['auto', 'off', 'require']).default('auto'),
+  VIGIE_DB_POOL_SIZE: int(10, 1, 1000),
+  VIGIE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  VIGIE_RETRY_MIN_MS: int(100, 1, 3_600_000),
+  VIGIE_RETRY_MAX_MS: int(30_000, 1, 3_600_000),
+  VIGIE_SHUTDOWN_TIMEOUT_MS: int(15_000, 0, 3_600_000),
+  VIGIE_OPENAPI: bool(true),
+});
+export type RawConfig = z.infer<typeof configSchema>;
+
+export interface Config {
+  raw: RawConfig;
+  databaseUrl?: string;
+  mqttUrl?: string;
+  dataDir: string;
+  http: { host: string; port: number };
+  embedded: { mqttPort: number; postgresPort: number };
+  mqtt: {
+    clientId: string;
+    protocol: 'auto' | 4 | 5;
+    sharedGroup?: string;
+    topicPrefix: string;
+    username?: string;
+    password?: string;
+  };
+  registryPath?: string;
+  ingest: {
+    batchSize: number;
+    batchMs: number;
+    maxInflight: number;
+    maxPayloadBytes: number;
+    deadLetterMaxBytes: number;
+    maxFutureMs: number;
+    maxAgeMs: number;
+    retryMinMs: number;
+    retryMaxMs: number;
+  };
+  timescale: 'auto' | 'off' | 'require';
+  dbPoolSize: number;
+  logLevel: RawConfig['VIGIE_LOG_LEVEL'];
+  shutdownTimeoutMs: number;
+  openapi: boolean;
+}
+
+export class ConfigError extends Error {
+  readonly code = 'VIGIE_ERR_CONFIG';
+}
+
+function dropEmpty(source: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+}
+
+function readConfigFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`VIGIE_CONFIG: cannot read ${file}: ${(err as Error).message}`);
+  }
+  const parsed: unknown = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ConfigError(`VIGIE_CONFIG: ${file} must hold a mapping of setting names to values`);
+  }
+  return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env, overrides: Partial<Record<keyof RawConfig, string | number>> = {}): Config {
+  const fileValues = env.VIGIE_CONFIG ? readConfigFile(env.VIGIE_CONFIG) : {};
+  const known = Object.keys(configSchema.shape);
+  const fromEnv = Object.fromEntries(known.map((k) => [k, env[k]]));
+  const merged = { ...dropEmpty(fileValues), ...dropEmpty(fromEnv), ...dropEmpty(overrides as Record<string, unknown>) };
+  const result = configSchema.safeParse(merged);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);
+  }
+  const r = result.data;
+  const protocol = r.VIGIE_MQTT_PROTOCOL === 'auto' ? 'auto' : (Number(r.VIGIE_MQTT_PROTOCOL) as 4 | 5);
+  if (r.VIGIE_MQTT_SHARED_GROUP && protocol === 4) {
+    // Mosquitto accepts $share from 3.1.1 clients too, but it is an MQTT 5 feature (§4.8.2).
+    throw new ConfigError('VIGIE_MQTT_SHARED_GROUP needs VIGIE_MQTT_PROTOCOL=5 (or auto)');
+  }
+  return {
+    raw: r,
+    databaseUrl: r.DATABASE_URL,
+    mqttUrl: r.MQTT_URL,
+    dataDir: path.resolve(r.VIGIE_DATA_DIR),
+    http: { host: r.VIGIE_HTTP_HOST, port: r.VIGIE_HTTP_PORT },
+    embedded: { mqttPort: r.VIGIE_MQTT_PORT, postgresPort: r.VIGIE_EMBEDDED_PG_PORT },
+    mqtt: {
+      clientId: r.VIGIE_MQTT_CLIENT_ID,
+      protocol,
+      sharedGroup: r.VIGIE_MQTT_SHARED_GROUP,
+      topicPrefix: r.VIGIE_TOPIC_PREFIX,
+      username: r.MQTT_USERNAME,
+      password: r.MQTT_PASSWORD,
+    },
+    registryPath: r.VIGIE_REGISTRY ? path.resolve(r.VIGIE_REGISTRY) : undefined,
+    ingest: {
+      batchSize: r.VIGIE_BATCH_SIZE,
+      batchMs: r.VIGIE_BATCH_MS,
+      maxInflight: r.VIGIE_MAX_INFLIGHT,
+      maxPayloadBytes: r.VIGIE_MAX_PAYLOAD_BYTES,
+      deadLetterMaxBytes: r.VIGIE_DEAD_LETTER_MAX_BYTES,
+      maxFutureMs: r.VIGIE_MAX_FUTURE_SECONDS * 1000,
+      maxAgeMs: r.VIGIE_MAX_AGE_DAYS * 86400_000,
+      retryMinMs: r.VIGIE_RETRY_MIN_MS,
+      retryMaxMs: r.VIGIE_RETRY_MAX_MS,
+    },
+    timescale: r.VIGIE_TIMESCALE,
+    dbPoolSize: r.VIGIE_DB_POOL_SIZE,
+    logLevel: r.VIGIE_LOG_LEVEL,
+    shutdownTimeoutMs: r.VIGIE_SHUTDOWN_TIMEOUT_MS,
+    openapi: r.VIGIE_OPENAPI,
+  };
+}

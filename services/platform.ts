@@ -1,0 +1,121 @@
+/**
+ * The composition root: builds every part from the parsed configuration, in dependency
+ * order, and tears them down in reverse. Nothing imports this file but the CLI and tests.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type pg from 'pg';
+import { buildApp } from './api/app.ts';
+import type { Config } from './config.ts';
+import { startEmbeddedBroker, type EmbeddedBrokerHandle } from './embedded/broker.ts';
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './embedded/postgres.ts';
+import { startIngest, type IngestRuntime } from './ingest-runtime.ts';
+import { loadRegistry } from './registry.ts';
+import { syncRegistry } from './store/devices.ts';
+import { migrate } from './store/migrate.ts';
+import { createPool } from './store/pool.ts';
+import { setupTimescale } from './store/timescale.ts';
+import { createTelemetry } from './telemetry.ts';
+
+export interface Platform {
+  config: Config;
+  app: FastifyInstance;
+  pool: pg.Pool;
+  ingest: IngestRuntime;
+  httpUrl: string;
+  mqttUrl: string;
+  databaseUrl: string;
+  timescale: boolean;
+  /** Graceful: stop intake, commit and ack what is pending, close everything. */
+  stop(): Promise<void>;
+}
+
+export async function startPlatform(config: Config, logger: Logger): Promise<Platform> {
+  const cleanups: Array<() => Promise<void>> = [];
+  const undo = async () => {
+    for (const c of cleanups.reverse()) await c().catch((err) => logger.error({ err }, 'cleanup failed'));
+  };
+  try {
+    const registry = loadRegistry(config.registryPath);
+
+    let databaseUrl = config.databaseUrl;
+    let embeddedPg: EmbeddedPostgresHandle | undefined;
+    if (!databaseUrl) {
+      embeddedPg = await startEmbeddedPostgres(`${config.dataDir}`, config.embedded.postgresPort, logger);
+      cleanups.push(() => embeddedPg!.stop());
+      databaseUrl = embeddedPg.url;
+    }
+    const pool = createPool(databaseUrl, config.dbPoolSize);
+    pool.on('error', (err) => logger.error({ err }, 'idle PostgreSQL connection failed'));
+    cleanups.push(() => pool.end());
+    let timescale = false;
+    await migrate(pool, {
+      logger,
+      after: async (client) => {
+        timescale = await setupTimescale(client, config.timescale, logger);
+      },
+    });
+    await syncRegistry(pool, registry.devices);
+    logger.info({ registered: registry.devices.length }, 'device registry loaded');
+
+    let mqttUrl = config.mqttUrl;
+    let broker: EmbeddedBrokerHandle | undefined;
+    if (!mqttUrl) {
+      broker = await startEmbeddedBroker(config.embedded.mqttPort, logger);
+      cleanups.push(() => broker!.close());
+      mqttUrl = broker.url;
+    }
+    // aedes speaks MQTT 3.1.1 only; an external broker gets MQTT 5 (receive maximum, session expiry).
+    const protocolVersion = config.mqtt.protocol === 'auto' ? (broker ? 4 : 5) : config.mqtt.protocol;
+
+    const telemetry = createTelemetry();
+    const ingest = await startIngest({ config, mqttUrl, protocolVersion, pool, registry, telemetry, logger });
+    cleanups.push(() => ingest.destroy());
+
+    const app = await buildApp({
+      pool,
+      logger,
+      metricsRegistry: telemetry.registry,
+      openapi: config.openapi,
+      readiness: async () => {
+        let database = false;
+        try {
+          await pool.query('select 1');
+          database = true;
+        } catch {
+          database = false;
+        }
+        return { database, broker: ingest.source.connected };
+      },
+    });
+    await app.listen({ host: config.http.host, port: config.http.port });
+    cleanups.push(() => app.close());
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.http.port;
+    const httpUrl = `http://${config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host}:${port}`;
+
+    let stopped = false;
+    return {
+      config,
+      app,
+      pool,
+      ingest,
+      httpUrl,
+      mqttUrl,
+      databaseUrl,
+      timescale,
+      async stop() {
+        if (stopped) return;
+        stopped = true;
+        await app.close();
+        await ingest.stop(config.shutdownTimeoutMs);
+        await pool.end();
+        if (broker) await broker.close();
+        if (embeddedPg) await embeddedPg.stop();
+      },
+    };
+  } catch (err) {
+    await undo();
+    throw err;
+  }
+}

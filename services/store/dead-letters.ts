@@ -1,0 +1,75 @@
+/** Reading dead letters back, newest first, with an id cursor. */
+import type pg from 'pg';
+
+export interface DeadLetterItem {
+  id: number;
+  receivedAt: string;
+  firstReceived: string;
+  occurrences: number;
+  topic: string;
+  decoder: string | null;
+  deviceId: string | null;
+  code: string;
+  reason: string;
+  field: string | null;
+  payload: string;
+  payloadEncoding: 'utf8' | 'base64';
+  payloadSize: number;
+  truncated: boolean;
+}
+
+export interface DeadLetterQuery {
+  from?: Date;
+  to?: Date;
+  topic?: string;
+  device?: string;
+  decoder?: string;
+  code?: string;
+  before?: number;
+  limit: number;
+}
+
+/** Payload bytes as text when they are valid UTF-8, else base64: kept faithfully either way. */
+function payloadText(buf: Buffer): { payload: string; payloadEncoding: 'utf8' | 'base64' } {
+  const text = buf.toString('utf8');
+  return Buffer.from(text, 'utf8').equals(buf) ? { payload: text, payloadEncoding: 'utf8' } : { payload: buf.toString('base64'), payloadEncoding: 'base64' };
+}
+
+export async function queryDeadLetters(pool: pg.Pool, q: DeadLetterQuery): Promise<{ items: DeadLetterItem[]; nextCursor: string | null }> {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const p = (v: unknown) => {
+    params.push(v);
+    return `$${params.length}`;
+  };
+  if (q.from) where.push(`received_at >= ${p(q.from.toISOString())}`);
+  if (q.to) where.push(`received_at < ${p(q.to.toISOString())}`);
+  if (q.topic) where.push(`topic = ${p(q.topic)}`);
+  if (q.device) where.push(`device_id = ${p(q.device)}`);
+  if (q.decoder) where.push(`decoder = ${p(q.decoder)}`);
+  if (q.code) where.push(`code = ${p(q.code)}`);
+  if (q.before !== undefined) where.push(`id < ${p(q.before)}`);
+  const { rows } = await pool.query(
+    `select id, first_received, received_at, occurrences, topic, decoder, device_id, code, reason, field, payload, payload_size
+       from dead_letters ${where.length ? `where ${where.join(' and ')}` : ''}
+      order by id desc limit ${p(q.limit + 1)}`,
+    params,
+  );
+  const items: DeadLetterItem[] = rows.slice(0, q.limit).map((r) => ({
+    id: r.id,
+    receivedAt: r.received_at.toISOString(),
+    firstReceived: r.first_received.toISOString(),
+    occurrences: r.occurrences,
+    topic: r.topic,
+    decoder: r.decoder,
+    deviceId: r.device_id,
+    code: r.code,
+    reason: r.reason,
+    field: r.field === '' ? null : r.field,
+    ...payloadText(r.payload),
+    payloadSize: r.payload_size,
+    truncated: r.payload.length < r.payload_size,
+  }));
+  const last = items[items.length - 1];
+  return { items, nextCursor: rows.length > q.limit && last ? String(last.id) : null };
+}

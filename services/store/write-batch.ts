@@ -1,0 +1,113 @@
+/**
+ * One commit of the ingest path: observations, latest values, dead letters and device
+ * last-seen, in one transaction. Array parameters with `unnest` keep it one round trip per
+ * table whatever the batch size; `on conflict do nothing` makes redelivery idempotent.
+ */
+import { createHash } from 'node:crypto';
+import type pg from 'pg';
+import type { Batch } from '../../ingest/running-sink.ts';
+
+export async function writeBatch(pool: pg.Pool, batch: Batch): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('begin');
+    if (batch.observations.length > 0) await insertObservations(client, batch);
+    if (batch.deadLetters.length > 0) await insertDeadLetters(client, batch);
+    if (batch.devicesSeen.size > 0) await touchDevices(client, batch);
+    await client.query('commit');
+  } catch (err) {
+    await client.query('rollback').catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+async function insertObservations(client: pg.PoolClient, batch: Batch): Promise<void> {
+  const n = batch.observations.length;
+  const device = new Array<string>(n);
+  const metric = new Array<string>(n);
+  const channel = new Array<string>(n);
+  const time = new Array<string>(n);
+  const received = new Array<string>(n);
+  const value = new Array<number>(n);
+  const quality = new Array<number>(n);
+  batch.observations.forEach((o, i) => {
+    device[i] = o.deviceId;
+    metric[i] = o.metric;
+    channel[i] = o.channel;
+    time[i] = o.time.toISOString();
+    received[i] = o.receivedAt.toISOString();
+    value[i] = o.value;
+    quality[i] = o.quality;
+  });
+  const params = [device, metric, channel, time, received, value, quality];
+  await client.query(
+    `insert into observations (device_id, metric, channel, time, received_at, value, quality)
+     select * from unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::float8[], $7::int2[])
+     on conflict do nothing`,
+    params,
+  );
+  // Newest per series wins; a late (older) observation never replaces a newer latest value.
+  await client.query(
+    `insert into latest_observations (device_id, metric, channel, time, received_at, value, quality)
+     select distinct on (d, m, c) d, m, c, t, r, v, q
+       from unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::float8[], $7::int2[]) as u(d, m, c, t, r, v, q)
+      order by d, m, c, t desc
+     on conflict (device_id, metric, channel) do update
+       set time = excluded.time, received_at = excluded.received_at, value = excluded.value, quality = excluded.quality
+       where excluded.time >= latest_observations.time`,
+    params,
+  );
+}
+
+async function insertDeadLetters(client: pg.PoolClient, batch: Batch): Promise<void> {
+  // Fold identical rejections inside the batch first: one statement may not update a row twice.
+  const folded = new Map<string, { row: Batch['deadLetters'][number]; sha: Buffer; count: number }>();
+  for (const row of batch.deadLetters) {
+    const sha = createHash('sha256').update(row.payload).digest();
+    const key = `${sha.toString('hex')}|${row.topic}|${row.code}|${row.field ?? ''}`;
+    const entry = folded.get(key);
+    if (entry) {
+      entry.count += 1;
+      if (row.receivedAt > entry.row.receivedAt) entry.row = row;
+    } else folded.set(key, { row, sha, count: 1 });
+  }
+  const entries = [...folded.values()];
+  await client.query(
+    `insert into dead_letters (first_received, received_at, occurrences, topic, decoder, device_id, code, reason, field, payload, payload_size, payload_sha256)
+     select r, r, n, tp, dc, dv, cd, rs, f, p, ps, h
+       from unnest($1::timestamptz[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bytea[], $10::int[], $11::bytea[])
+         as u(r, n, tp, dc, dv, cd, rs, f, p, ps, h)
+     on conflict on constraint dead_letters_identity do update
+       set occurrences = dead_letters.occurrences + excluded.occurrences,
+           received_at = greatest(dead_letters.received_at, excluded.received_at)`,
+    [
+      entries.map((e) => e.row.receivedAt.toISOString()),
+      entries.map((e) => e.count),
+      entries.map((e) => e.row.topic),
+      entries.map((e) => e.row.decoder),
+      entries.map((e) => e.row.deviceId),
+      entries.map((e) => e.row.code),
+      entries.map((e) => e.row.reason),
+      entries.map((e) => e.row.field ?? ''),
+      entries.map((e) => e.row.payload),
+      entries.map((e) => e.row.payloadSize),
+      entries.map((e) => e.sha),
+    ],
+  );
+}
+
+async function touchDevices(client: pg.PoolClient, batch: Batch): Promise<void> {
+  const ids = [...batch.devicesSeen.keys()].sort();
+  const seen = ids.map((id) => batch.devicesSeen.get(id)!.toISOString());
+  // Sorted ids: concurrent ingest processes lock device rows in the same order (no deadlock).
+  await client.query(
+    `insert into devices (id, registered, first_seen, last_seen)
+     select id, false, t, t from unnest($1::text[], $2::timestamptz[]) as u(id, t) order by id
+     on conflict (id) do update
+       set last_seen = greatest(devices.last_seen, excluded.last_seen),
+           first_seen = coalesce(devices.first_seen, excluded.first_seen)`,
+    [ids, seen],
+  );
+}
