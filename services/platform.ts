@@ -10,12 +10,17 @@ import type { Config } from './config.ts';
 import { startEmbeddedBroker, type EmbeddedBrokerHandle } from './embedded/broker.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './embedded/postgres.ts';
 import { startIngest, type IngestRuntime } from './ingest-runtime.ts';
+import type { Batch } from '../ingest/running-sink.ts';
+import type { ModuleFactory, PlatformModule } from './platform-module.ts';
 import { loadRegistry } from './registry.ts';
 import { syncRegistry } from './store/devices.ts';
 import { migrate } from './store/migrate.ts';
 import { createPool } from './store/pool.ts';
 import { setupTimescale } from './store/timescale.ts';
 import { createTelemetry } from './telemetry.ts';
+
+/** Capabilities plugged into the platform, in start order (see platform-module.ts). */
+const MODULES: ModuleFactory[] = [];
 
 export interface Platform {
   config: Config;
@@ -69,14 +74,37 @@ export async function startPlatform(config: Config, logger: Logger): Promise<Pla
     const protocolVersion = config.mqtt.protocol === 'auto' ? (broker ? 4 : 5) : config.mqtt.protocol;
 
     const telemetry = createTelemetry();
-    const ingest = await startIngest({ config, mqttUrl, protocolVersion, pool, registry, telemetry, logger });
+    // Modules are created after the ingest starts (they may publish on its connection), but
+    // listen from the first commit: the listener list is read at each commit.
+    const committedListeners: Array<(batch: Batch) => void> = [];
+    const ingest = await startIngest({
+      config,
+      mqttUrl,
+      protocolVersion,
+      pool,
+      registry,
+      telemetry,
+      logger,
+      onCommitted: (batch) => {
+        for (const listener of committedListeners) listener(batch);
+      },
+    });
     cleanups.push(() => ingest.destroy());
+
+    const modules: PlatformModule[] = [];
+    for (const factory of MODULES) {
+      const mod = await factory({ config, logger, pool, registry, telemetry, timescale, ingest });
+      modules.push(mod);
+      if (mod.stop) cleanups.push(mod.stop);
+      if (mod.onCommitted) committedListeners.push(mod.onCommitted);
+    }
 
     const app = await buildApp({
       pool,
       logger,
       metricsRegistry: telemetry.registry,
       openapi: config.openapi,
+      plugins: modules.flatMap((m) => (m.routes ? [m.routes] : [])),
       readiness: async () => {
         let database = false;
         try {
@@ -109,6 +137,7 @@ export async function startPlatform(config: Config, logger: Logger): Promise<Pla
         stopped = true;
         await app.close();
         await ingest.stop(config.shutdownTimeoutMs);
+        for (const m of modules.reverse()) await m.stop?.().catch((err) => logger.error({ err, module: m.name }, 'module stop failed'));
         await pool.end();
         if (broker) await broker.close();
         if (embeddedPg) await embeddedPg.stop();

@@ -111,6 +111,15 @@ export class MqttSource {
     o.logger.info({ filters }, 'MQTT subscribed');
   }
 
+  /**
+   * Publishes on the ingest connection (Sparkplug rebirth requests, alert events). The topic
+   * gets the deployment prefix, like the subscriptions.
+   */
+  async publish(topic: string, payload: string | Buffer, options: { qos: 0 | 1; retain?: boolean } = { qos: 1 }): Promise<void> {
+    if (!this.client) throw new Error('MQTT source is not started');
+    await this.client.publishAsync(`${this.options.topicPrefix}${topic}`, payload, options);
+  }
+
   /** Stops intake; pending PUBACKs may still be released until `close()`. */
   pause(): void {
     this.stopping = true;
