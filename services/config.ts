@@ -32,7 +32,7 @@ export const configSchema = z.object({
   VIGIE_TOPIC_PREFIX: z.string().default(''),
   VIGIE_REGISTRY: z.string().optional(),
   VIGIE_BATCH_SIZE: int(2000, 1, 100_000),
-  VIGIE_BATCH_MS: int(50, 1, 60_000),
+  VIGIE_BATCH_MS: int(50, 1, 3_600_000),
   VIGIE_MAX_INFLIGHT: int(10_000, 1, 1_000_000),
   VIGIE_MAX_PAYLOAD_BYTES: int(256 * 1024, 64, 256 * 1024 * 1024),
   VIGIE_DEAD_LETTER_MAX_BYTES: int(16 * 1024, 0, 1024 * 1024),

