@@ -1,0 +1,45 @@
+import t from 'tap';
+import type { DecodeContext } from '../../decoder.ts';
+import { nativeDecoder } from './index.ts';
+
+const ctx: DecodeContext = { now: new Date(), device: () => undefined };
+const decode = (topic: string, payload: string | object) =>
+  nativeDecoder.decode({ topic, payload: Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload)), receivedAt: new Date('2026-01-15T06:30:00Z') }, ctx);
+
+t.test('metrics and channels become readings with their field paths', async (t) => {
+  const r = decode('vigie/tc-1/telemetry', { ts: '2026-01-15T06:24:00Z', metrics: { battery: 88 }, channels: { lane1: { vehicle_count: 31, mean_speed: 84 }, 'dir+': { flow: 620 } } });
+  t.equal(r.deviceId, 'tc-1');
+  t.same(r.rejects, []);
+  t.same(
+    r.readings.map((x) => [x.channel, x.metric, x.value, x.field, x.time?.toISOString()]),
+    [
+      ['', 'battery', 88, 'metrics.battery', '2026-01-15T06:24:00.000Z'],
+      ['lane1', 'vehicle_count', 31, 'channels.lane1.vehicle_count', '2026-01-15T06:24:00.000Z'],
+      ['lane1', 'mean_speed', 84, 'channels.lane1.mean_speed', '2026-01-15T06:24:00.000Z'],
+      ['dir+', 'flow', 620, 'channels.dir+.flow', '2026-01-15T06:24:00.000Z'],
+    ],
+  );
+});
+
+t.test('epoch milliseconds and missing ts', async (t) => {
+  const ms = Date.parse('2026-01-15T06:24:00Z');
+  t.equal(decode('vigie/x/telemetry', { ts: ms, metrics: { co2: 500 } }).readings[0]?.time?.getTime(), ms);
+  t.equal(decode('vigie/x/telemetry', { metrics: { co2: 500 } }).readings[0]?.time, undefined, 'the normalizer will use the receive time');
+});
+
+t.test('envelope errors name the field', async (t) => {
+  t.equal(decode('vigie/x/telemetry', '{"metrics":').rejects[0]?.code, 'invalid_json');
+  t.equal(decode('vigie/x/telemetry', '[1,2]').rejects[0]?.code, 'invalid_envelope');
+  t.match(decode('vigie/x/telemetry', { ts: 1 }).rejects[0]?.reason, /metrics.*channels/);
+  const unknownKey = decode('vigie/x/telemetry', { metrics: { co2: 1 }, meta: {} }).rejects[0];
+  t.equal(unknownKey?.code, 'invalid_envelope');
+  t.match(unknownKey?.reason, /meta/);
+  const badTs = decode('vigie/x/telemetry', { ts: 'soon', metrics: { co2: 1 } }).rejects[0];
+  t.equal(badTs?.code, 'invalid_timestamp');
+  t.equal(badTs?.field, 'ts');
+  t.equal(decode('vigie/x/telemetry', { metrics: { co2: 1 }, channels: { lane1: 5 } }).rejects[0]?.field, 'channels.lane1');
+});
+
+t.test('wrong topic shape', async (t) => {
+  t.equal(decode('vigie/x/y/telemetry', { metrics: {} }).rejects[0]?.code, 'invalid_topic');
+});

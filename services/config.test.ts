@@ -1,0 +1,38 @@
+import t from 'tap';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from './config.ts';
+
+t.test('defaults are documented values', async (t) => {
+  const c = loadConfig({});
+  t.equal(c.databaseUrl, undefined, 'no DATABASE_URL: embedded PostgreSQL');
+  t.equal(c.mqttUrl, undefined, 'no MQTT_URL: embedded broker');
+  t.equal(c.http.port, 3000);
+  t.equal(c.embedded.mqttPort, 1883);
+  t.equal(c.dataDir, path.resolve('./data'));
+  t.equal(c.mqtt.clientId, 'vigie-ingest');
+  t.equal(c.ingest.maxFutureMs, 300_000);
+});
+
+t.test('empty variables count as unset; numbers are coerced', async (t) => {
+  const c = loadConfig({ DATABASE_URL: '', VIGIE_HTTP_PORT: '8080' });
+  t.equal(c.databaseUrl, undefined);
+  t.equal(c.http.port, 8080);
+});
+
+t.test('invalid settings are refused with their name', async (t) => {
+  t.throws(() => loadConfig({ VIGIE_HTTP_PORT: 'eighty' }), { name: 'Error', message: /VIGIE_HTTP_PORT/ });
+  t.throws(() => loadConfig({ DATABASE_URL: 'not a url' }), /DATABASE_URL/);
+  t.throws(() => loadConfig({ VIGIE_MQTT_SHARED_GROUP: 'g', VIGIE_MQTT_PROTOCOL: '4' }), { code: 'VIGIE_ERR_CONFIG', message: /needs VIGIE_MQTT_PROTOCOL=5/ });
+});
+
+t.test('a config file provides values; the environment wins', async (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'vigie-cfg-'));
+  const file = path.join(dir, 'vigie.yaml');
+  writeFileSync(file, 'VIGIE_HTTP_PORT: 4000\nVIGIE_BATCH_SIZE: 500\n');
+  const c = loadConfig({ VIGIE_CONFIG: file, VIGIE_BATCH_SIZE: '700' });
+  t.equal(c.http.port, 4000);
+  t.equal(c.ingest.batchSize, 700);
+  t.throws(() => loadConfig({ VIGIE_CONFIG: path.join(dir, 'missing.yaml') }), /cannot read/);
+});

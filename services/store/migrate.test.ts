@@ -1,0 +1,53 @@
+/** Migrations against a real PostgreSQL: idempotent, locked, refusing edited or newer schemas. */
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import t from 'tap';
+import { createTestDatabase } from '../../test/helpers/database.ts';
+import { listMigrations, migrate } from './migrate.ts';
+import { createPool } from './pool.ts';
+
+const logger = pino({ level: 'silent' });
+const db = await createTestDatabase('migrate');
+const pool = createPool(db.url, 4);
+t.teardown(async () => {
+  await pool.end();
+  await db.drop();
+});
+
+t.test('applies every migration once, even when started concurrently', async (t) => {
+  const results = await Promise.all([migrate(pool, { logger }), migrate(pool, { logger }), migrate(pool, { logger })]);
+  const applied = results.flatMap((r) => r.applied);
+  t.same(applied.sort(), listMigrations().map((m) => m.name).sort(), 'each file applied by exactly one of the three');
+  t.same((await migrate(pool, { logger })).applied, [], 'nothing to do the second time');
+});
+
+t.test('refuses an edited once-migration and a newer database', async (t) => {
+  const files = listMigrations();
+  const edited = files.map((f) => (f.kind === 'once' ? { ...f, checksum: 'different' } : f));
+  await t.rejects(migrate(pool, { logger }, edited), { code: 'VIGIE_ERR_MIGRATION_CHANGED' });
+  await pool.query(`insert into vigie_migrations (name, kind, checksum) values ('999_future.sql', 'once', 'x')`);
+  await t.rejects(migrate(pool, { logger }), { code: 'VIGIE_ERR_SCHEMA_NEWER' });
+  await pool.query(`delete from vigie_migrations where name = '999_future.sql'`);
+});
+
+t.test('re-applies a repeatable migration when it changes; a failing one is rolled back', async (t) => {
+  const other = await createTestDatabase('migrate2');
+  const pool = createPool(other.url, 2);
+  t.teardown(async () => {
+    await pool.end();
+    await other.drop();
+  });
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'vigie-mig-'));
+  mkdirSync(path.join(dir, 'once'));
+  mkdirSync(path.join(dir, 'repeatable'));
+  writeFileSync(path.join(dir, 'repeatable', 'v.sql'), 'create or replace view test_v as select 1 as x');
+  t.same((await migrate(pool, { logger }, listMigrations(dir))).applied, ['v.sql']);
+  writeFileSync(path.join(dir, 'repeatable', 'v.sql'), 'create or replace view test_v as select 2 as x');
+  t.same((await migrate(pool, { logger }, listMigrations(dir))).applied, ['v.sql']);
+  t.equal((await pool.query('select x from test_v')).rows[0].x, 2);
+  writeFileSync(path.join(dir, 'once', '001_bad.sql'), 'create table test_half (a int); select no_such_function();');
+  await t.rejects(migrate(pool, { logger }, listMigrations(dir)), { code: 'VIGIE_ERR_MIGRATION_FAILED' });
+  t.equal((await pool.query(`select to_regclass('test_half') as r`)).rows[0].r, null, 'the half-applied migration left nothing');
+});
