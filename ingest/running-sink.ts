@@ -3,8 +3,9 @@
  * after the store committed" live here once, not in each store.
  *
  * - Messages join the pending queue with their ack; a batch is cut by size or by age.
- * - One commit at a time, in arrival order, so acks leave in the order messages came
- *   (MQTT 3.1.1 §4.6 asks PUBACKs in receipt order).
+ * - A few commits run at once (the database works while the next batch is decoded), but
+ *   acks and commit listeners follow arrival order (MQTT 3.1.1 §4.6 asks PUBACKs in receipt
+ *   order).
  * - A failing commit is retried with exponential backoff and nothing is acked meanwhile;
  *   the in-flight bound then stops intake, and the broker keeps the rest.
  * - A batch the store refuses for its content (not for its connection) is split until the
@@ -36,6 +37,8 @@ export interface RunningSinkOptions {
   maxBatchItems: number;
   maxBatchDelayMs: number;
   maxInflightMessages: number;
+  /** Commits allowed in flight at once (acks still leave in arrival order). */
+  maxConcurrentCommits: number;
   retryMinMs: number;
   retryMaxMs: number;
   deadLetterMaxBytes: number;
@@ -52,11 +55,23 @@ interface Pending {
   items: number;
 }
 
+interface Commit {
+  messages: Pending[];
+  /** Batches actually written (more than one when a poison message was isolated). */
+  written: Batch[];
+  startedAt: bigint;
+  settled: boolean;
+  failed: boolean;
+}
+
 export class RunningSink {
   private readonly pending: Pending[] = [];
+  /** Commits under way, in the order their messages arrived. */
+  private readonly commits: Commit[] = [];
+  private pendingItemCount = 0;
   private timer: NodeJS.Timeout | null = null;
-  private flushing: Promise<void> | null = null;
   private readonly capacityWaiters: Array<() => void> = [];
+  private readonly idleWaiters: Array<() => void> = [];
   private readonly abort = new AbortController();
   private closed = false;
 
@@ -64,9 +79,10 @@ export class RunningSink {
 
   /** Messages accepted but not yet acknowledged. */
   get inflight(): number {
-    return this.pending.length + this.committingCount;
+    let n = this.pending.length;
+    for (const c of this.commits) n += c.messages.length;
+    return n;
   }
-  private committingCount = 0;
 
   hasCapacity(): boolean {
     return this.inflight < this.options.maxInflightMessages;
@@ -82,16 +98,23 @@ export class RunningSink {
     if (this.closed) throw new Error('running sink is closed');
     const items = processed.observations.length + processed.deadLetters.length;
     this.pending.push({ processed, message, ack, items });
+    this.pendingItemCount += items;
     this.options.instruments.inflightMessages.set(this.inflight);
-    if (this.pendingItems() >= this.options.maxBatchItems) this.kick();
-    else if (!this.timer) this.timer = setTimeout(() => this.kick(), this.options.maxBatchDelayMs);
+    this.startCommits(false);
+    if (this.pending.length > 0 && !this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        this.startCommits(true);
+      }, this.options.maxBatchDelayMs);
+    }
   }
 
-  /** Commits everything pending now; resolves when it is committed and acked. */
+  /** Commits everything pending now; resolves when it is committed and acknowledged. */
   async flush(): Promise<void> {
-    while (this.pending.length > 0 || this.flushing) {
-      this.kick();
-      await this.flushing;
+    while (this.pending.length > 0 || this.commits.length > 0) {
+      if (this.abort.signal.aborted) return;
+      this.startCommits(true);
+      await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     }
   }
 
@@ -99,80 +122,86 @@ export class RunningSink {
   async close(): Promise<void> {
     await this.flush();
     this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.clearTimer();
   }
 
-  /** Immediate: stop retrying; unacked messages stay with the broker for redelivery. */
+  /** Immediate: stop retrying; unacknowledged messages stay with the broker for redelivery. */
   destroy(): void {
     this.closed = true;
     this.abort.abort();
+    this.clearTimer();
+    for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  private clearTimer(): void {
     if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
   }
 
-  private pendingItems(): number {
-    let n = 0;
-    for (const p of this.pending) n += p.items;
-    return n;
-  }
-
-  private kick(): void {
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
-    if (this.flushing || this.pending.length === 0) return;
-    this.flushing = this.drain().finally(() => {
-      this.flushing = null;
-      if (this.pending.length > 0 && !this.abort.signal.aborted) {
-        if (this.pendingItems() >= this.options.maxBatchItems) this.kick();
-        else if (!this.timer) this.timer = setTimeout(() => this.kick(), this.options.maxBatchDelayMs);
-      }
-    });
-  }
-
-  private async drain(): Promise<void> {
-    while (this.pending.length > 0 && !this.abort.signal.aborted) {
-      const take: Pending[] = [];
+  /**
+   * Cuts batches from the pending queue and starts their commits, up to the concurrency
+   * bound. Full batches go at once; a partial one only when `force` (its timer fired, or a
+   * flush), so small traffic still batches by time.
+   */
+  private startCommits(force: boolean): void {
+    const { maxBatchItems, maxConcurrentCommits } = this.options;
+    while (
+      this.pending.length > 0 &&
+      this.commits.length < maxConcurrentCommits &&
+      !this.abort.signal.aborted &&
+      (force || this.pendingItemCount >= maxBatchItems)
+    ) {
+      const messages: Pending[] = [];
       let items = 0;
-      while (this.pending.length > 0 && (take.length === 0 || items + this.pending[0]!.items <= this.options.maxBatchItems)) {
+      while (this.pending.length > 0 && (messages.length === 0 || items + this.pending[0]!.items <= maxBatchItems)) {
         const next = this.pending.shift()!;
-        take.push(next);
+        messages.push(next);
         items += next.items;
       }
-      this.committingCount = take.length;
-      try {
-        await this.commit(take);
-      } catch (err) {
-        // Aborted by destroy(): leave the messages unacked for the broker to redeliver.
-        this.committingCount = 0;
-        if (!this.abort.signal.aborted) throw err;
-        return;
-      }
-      this.committingCount = 0;
-      for (const p of take) p.ack();
-      this.options.instruments.inflightMessages.set(this.inflight);
-      this.releaseCapacity();
-      // Only batches that reached their size bound are committed back to back; a partial
-      // one waits for the next timer so small batches do not become one commit per message.
-      if (this.pendingItems() < this.options.maxBatchItems) break;
+      this.pendingItemCount -= items;
+      const commit: Commit = { messages, written: [], startedAt: process.hrtime.bigint(), settled: false, failed: false };
+      this.commits.push(commit);
+      this.commit(messages, commit.written).then(
+        () => this.settle(commit, false),
+        (err: unknown) => {
+          if (!this.abort.signal.aborted) this.options.logger.error({ err }, 'commit abandoned');
+          this.settle(commit, true);
+        },
+      );
     }
+    if (this.pending.length === 0) this.clearTimer();
   }
 
-  private releaseCapacity(): void {
+  /**
+   * Acknowledges in arrival order: a commit that finishes early waits for the ones before it,
+   * so PUBACKs leave in receipt order (MQTT 3.1.1 §4.6) and listeners see batches in order.
+   */
+  private settle(commit: Commit, failed: boolean): void {
+    commit.settled = true;
+    commit.failed = failed;
+    while (this.commits.length > 0 && this.commits[0]!.settled) {
+      const head = this.commits.shift()!;
+      // A failed commit only happens on destroy(): its messages stay unacknowledged.
+      if (head.failed) continue;
+      for (const batch of head.written) this.recordCommit(batch, head.startedAt);
+      for (const p of head.messages) p.ack();
+    }
+    this.options.instruments.inflightMessages.set(this.inflight);
     while (this.capacityWaiters.length > 0 && this.hasCapacity()) this.capacityWaiters.shift()!();
+    if (this.pending.length > 0) this.startCommits(this.timer === null);
+    if (this.commits.length === 0) for (const w of this.idleWaiters.splice(0)) w();
   }
 
-  private async commit(messages: Pending[]): Promise<void> {
+  private async commit(messages: Pending[], written: Batch[]): Promise<void> {
     const batch = toBatch(messages);
-    const started = process.hrtime.bigint();
     try {
       await this.writeWithRetry(batch);
     } catch (err) {
       if (!this.options.sink.isContentError(err)) throw err;
-      await this.isolatePoison(messages, err);
+      await this.isolatePoison(messages, err, written);
       return;
     }
-    this.recordCommit(batch, started);
+    written.push(batch);
   }
 
   private recordCommit(batch: Batch, started: bigint): void {
@@ -189,7 +218,7 @@ export class RunningSink {
   }
 
   /** Binary split of a batch the store refused for its content. */
-  private async isolatePoison(messages: Pending[], cause: unknown): Promise<void> {
+  private async isolatePoison(messages: Pending[], cause: unknown, written: Batch[]): Promise<void> {
     if (messages.length === 1) {
       const { message, processed } = messages[0]!;
       this.options.logger.warn({ err: cause, deviceId: processed.deviceId, topic: message.topic }, 'store refused a message; dead-lettering it');
@@ -208,11 +237,11 @@ export class RunningSink {
       ];
       const batch: Batch = { observations: [], deadLetters, devicesSeen: new Map() };
       await this.writeWithRetry(batch);
-      this.recordCommit(batch, process.hrtime.bigint());
+      written.push(batch);
       return;
     }
     const half = Math.ceil(messages.length / 2);
-    for (const part of [messages.slice(0, half), messages.slice(half)]) await this.commit(part);
+    for (const part of [messages.slice(0, half), messages.slice(half)]) await this.commit(part, written);
   }
 
   private writeWithRetry(batch: Batch): Promise<void> {

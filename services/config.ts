@@ -34,6 +34,7 @@ export const configSchema = z.object({
   VIGIE_BATCH_SIZE: int(2000, 1, 100_000),
   VIGIE_BATCH_MS: int(50, 1, 3_600_000),
   VIGIE_MAX_INFLIGHT: int(10_000, 1, 1_000_000),
+  VIGIE_CONCURRENT_COMMITS: int(2, 1, 64),
   VIGIE_MAX_PAYLOAD_BYTES: int(256 * 1024, 64, 256 * 1024 * 1024),
   VIGIE_DEAD_LETTER_MAX_BYTES: int(16 * 1024, 0, 1024 * 1024),
   VIGIE_MAX_FUTURE_SECONDS: int(300, 0, 86400 * 365),
@@ -68,6 +69,7 @@ export interface Config {
     batchSize: number;
     batchMs: number;
     maxInflight: number;
+    concurrentCommits: number;
     maxPayloadBytes: number;
     deadLetterMaxBytes: number;
     maxFutureMs: number;
@@ -140,6 +142,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       batchSize: r.VIGIE_BATCH_SIZE,
       batchMs: r.VIGIE_BATCH_MS,
       maxInflight: r.VIGIE_MAX_INFLIGHT,
+      concurrentCommits: r.VIGIE_CONCURRENT_COMMITS,
       maxPayloadBytes: r.VIGIE_MAX_PAYLOAD_BYTES,
       deadLetterMaxBytes: r.VIGIE_DEAD_LETTER_MAX_BYTES,
       maxFutureMs: r.VIGIE_MAX_FUTURE_SECONDS * 1000,

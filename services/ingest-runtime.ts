@@ -59,6 +59,7 @@ export async function startIngest(o: IngestRuntimeOptions): Promise<IngestRuntim
     maxBatchItems: config.ingest.batchSize,
     maxBatchDelayMs: config.ingest.batchMs,
     maxInflightMessages: config.ingest.maxInflight,
+    maxConcurrentCommits: config.ingest.concurrentCommits,
     retryMinMs: config.ingest.retryMinMs,
     retryMaxMs: config.ingest.retryMaxMs,
     deadLetterMaxBytes: config.ingest.deadLetterMaxBytes,

@@ -42,9 +42,12 @@ async function insertObservations(client: pg.PoolClient, batch: Batch): Promise<
     quality[i] = o.quality;
   });
   const params = [device, metric, channel, time, received, value, quality];
+  // Rows in key order: concurrent commits (VIGIE_CONCURRENT_COMMITS) that meet on the same
+  // keys, as a redelivery can, then lock them in the same order and wait rather than deadlock.
   await client.query(
     `insert into observations (device_id, metric, channel, time, received_at, value, quality)
-     select * from unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::float8[], $7::int2[])
+     select * from unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::float8[], $7::int2[]) as u(d, m, c, t, r, v, q)
+      order by d, m, c, t
      on conflict do nothing`,
     params,
   );
