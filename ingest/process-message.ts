@@ -3,7 +3,7 @@
  * yields. No I/O here, so every wire format is testable from golden files.
  */
 import type { Observation, Reject } from '../schemas/index.ts';
-import type { DecodeContext, InboundMessage } from './decoder.ts';
+import type { DecodeContext, DeviceInfo, DeviceStatusChange, InboundMessage, OutboundCommand } from './decoder.ts';
 import type { DecoderRegistry } from './decoders/registry.ts';
 import { normalizeReading, type NormalizePolicy } from './normalize/normalize.ts';
 import { routeFor, type TopicRoute } from './topic-routes.ts';
@@ -26,6 +26,12 @@ export interface ProcessedMessage {
   deadLetters: DeadLetter[];
   /** Devices heard from, with the time they were last heard (for the device list). */
   deviceId: string | null;
+  /** Messages to publish in answer (Sparkplug B rebirth requests). */
+  commands?: OutboundCommand[];
+  /** Online/offline changes, stored with the batch. */
+  deviceStatus?: DeviceStatusChange[];
+  /** Names and tags the wire format gives unregistered devices. */
+  deviceInfo?: DeviceInfo[];
 }
 
 export interface ProcessOptions {
@@ -84,8 +90,21 @@ export function processMessage(message: InboundMessage, options: ProcessOptions)
     if (result.ok) observations.push(result.observation);
     else rejects.push(result.reject);
   }
+  const status = decoded.deviceStatus ?? [];
+  // Every message ends as observations, dead letters or a device status change: one that
+  // yields none of them (an empty decoded payload, only null values) is reported, not lost.
+  if (observations.length === 0 && rejects.length === 0 && status.length === 0) {
+    rejects.push({ code: 'no_values', reason: `the message holds no value Vigie stores (decoder ${decoder.name})` });
+  }
   for (const reject of mergeSameReason(rejects)) deadLetters.push(dead(decoder.name, deviceId, reject));
-  return { observations, deadLetters, deviceId };
+  return {
+    observations,
+    deadLetters,
+    deviceId,
+    ...(decoded.commands?.length ? { commands: decoded.commands } : {}),
+    ...(status.length ? { deviceStatus: status } : {}),
+    ...(decoded.deviceInfo?.length ? { deviceInfo: decoded.deviceInfo } : {}),
+  };
 }
 
 const TIME_CODES: ReadonlySet<Reject['code']> = new Set(['timestamp_in_future', 'timestamp_too_old', 'invalid_timestamp']);
