@@ -91,9 +91,9 @@ export function processMessage(message: InboundMessage, options: ProcessOptions)
     else rejects.push(result.reject);
   }
   const status = decoded.deviceStatus ?? [];
-  // Every message ends as observations, dead letters or a device status change: one that
-  // yields none of them (an empty decoded payload, only null values) is reported, not lost.
-  if (observations.length === 0 && rejects.length === 0 && status.length === 0) {
+  // Every message ends as observations, dead letters or news about the device (status, tags):
+  // one that yields none of them (an empty decoded payload, only null values) is reported, not lost.
+  if (observations.length === 0 && rejects.length === 0 && status.length === 0 && !decoded.deviceInfo?.length) {
     rejects.push({ code: 'no_values', reason: `the message holds no value Vigie stores (decoder ${decoder.name})` });
   }
   for (const reject of mergeSameReason(rejects)) deadLetters.push(dead(decoder.name, deviceId, reject));

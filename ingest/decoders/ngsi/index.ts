@@ -40,9 +40,10 @@ function entitiesOf(body: unknown): unknown[] | undefined {
 }
 
 /** The plain value of an attribute in any of the three shapes, with its unit code and observedAt. */
-function attributeValue(raw: unknown): { value: unknown; unitCode?: string; observedAt?: unknown; relationship?: unknown } {
+function attributeValue(raw: unknown): { value: unknown; unitCode?: string; observedAt?: unknown } {
   if (!isObject(raw)) return { value: raw };
-  if (raw.type === 'Relationship') return { value: raw.object, relationship: raw.object };
+  // LD relationships hold `object`, NGSI-v2 ones `value`.
+  if (raw.type === 'Relationship') return { value: raw.object ?? raw.value };
   if (!('value' in raw) && !('object' in raw)) return { value: raw };
   let value = raw.value;
   // NGSI-LD typed literal: {"@type": "DateTime", "@value": "..."}.
@@ -110,6 +111,8 @@ function decodeEntity(entity: unknown, at: string, zone: string): { deviceId?: s
   const from = time('dateObservedFrom');
   const to = time('dateObservedTo');
   const observed = to ?? time('dateObserved');
+  // A date that does not parse dates nothing: the entity is rejected rather than stamped with the receive time.
+  if (rejects.length > 0) return { deviceId, readings: [], rejects };
   const periodSeconds = from && to && to > from ? (to.getTime() - from.getTime()) / 1000 : undefined;
   const laneRaw = attributeValue(entity.laneId).value;
   const channel = laneRaw === undefined || laneRaw === null ? undefined : `lane${String(laneRaw).replace(/[^A-Za-z0-9_.+\-:]/g, '_').slice(0, 60)}`;

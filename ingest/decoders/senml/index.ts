@@ -143,7 +143,7 @@ function decode(message: InboundMessage, context: DecodeContext): DecodeResult {
       label = 'vs';
       // Only numeric and boolean values become observations; a numeric string is accepted.
       if (typeof rec.vs !== 'string' || !/^\s*-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(rec.vs)) {
-        rejects.push({ code: 'invalid_value', deviceId, field: `${at}.vs`, reason: `${at}.vs: string value ${describe(rec.vs)} of ${name} is not stored (only numeric v and boolean vb become observations)` });
+        rejects.push({ code: 'invalid_value', deviceId, field: `${at}.vs`, reason: `${at}.vs: ${describe(rec.vs)} of ${name} is not stored (only numeric v and boolean vb become observations)` });
         continue;
       }
       value = rec.vs;
