@@ -51,8 +51,8 @@ export function processMessage(message: InboundMessage, options: ProcessOptions)
     decoder,
     deviceId: reject.deviceId ?? deviceId,
     code: reject.code,
-    reason: reject.reason,
-    field: reject.field ?? null,
+    reason: printable(reject.reason, 1000),
+    field: reject.field === undefined ? null : printable(reject.field, 500),
     payload: message.payload.subarray(0, options.deadLetterMaxBytes),
     payloadSize: message.payload.length,
   });
@@ -105,6 +105,17 @@ export function processMessage(message: InboundMessage, options: ProcessOptions)
     ...(status.length ? { deviceStatus: status } : {}),
     ...(decoded.deviceInfo?.length ? { deviceInfo: decoded.deviceInfo } : {}),
   };
+}
+
+/**
+ * Reasons quote the payload (JSON.parse names the bad token and its surroundings); PostgreSQL
+ * text cannot hold U+0000 (SQLSTATE 22021), and other control characters only garble a log
+ * line. They are shown escaped, and reasons are capped so garbage cannot make them huge.
+ */
+export function printable(text: string, max: number): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = text.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
 }
 
 const TIME_CODES: ReadonlySet<Reject['code']> = new Set(['timestamp_in_future', 'timestamp_too_old', 'invalid_timestamp']);

@@ -29,7 +29,11 @@ function check(out: ProcessedMessage): void {
   const outcomes = out.observations.length + out.deadLetters.length + (out.deviceStatus?.length ?? 0) + (out.deviceInfo?.length ?? 0);
   if (outcomes === 0) throw new Error('message vanished: no observation, no dead letter, no device change');
   for (const o of out.observations) observationSchema.parse(o);
-  for (const d of out.deadLetters) if (!d.reason) throw new Error(`dead letter ${d.code} without a reason`);
+  for (const d of out.deadLetters) {
+    if (!d.reason) throw new Error(`dead letter ${d.code} without a reason`);
+    // PostgreSQL text refuses U+0000: a reason quoting garbage must still be storable.
+    if (d.reason.includes('\u0000') || d.field?.includes('\u0000')) throw new Error(`dead letter ${d.code} holds a NUL character`);
+  }
 }
 
 t.test('random bytes on every format topic', async (t) => {
