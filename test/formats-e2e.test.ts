@@ -14,7 +14,7 @@ const registry = registryFile([
   { id: 'rsp-rd910-pr42', kind: 'road-weather-station', domain: 'roads', profile: 'road-surface' },
   { id: 'e2e:edge-gtb', kind: 'gateway', domain: 'buildings', profile: 'gtb-edge-sparkplug' },
 ]);
-const tp = await startTestPlatform({ env: { VIGIE_REGISTRY: registry, VIGIE_SPARKPLUG_REBIRTH_INTERVAL_MS: '0' } });
+const tp = await startTestPlatform({ env: { VIGIE_REGISTRY: registry, VIGIE_SPARKPLUG_REBIRTH_INTERVAL_MS: '0', VIGIE_ROUTES: 'bridge/lns/#=ttn-v3' } });
 t.teardown(() => tp.stop());
 const pub = await tp.publisher();
 const P = tp.prefix;
@@ -159,6 +159,12 @@ t.test('NGSI entities over MQTT and Orion notifications over HTTP', async (t) =>
   const bad = await tp.platform.app.inject({ method: 'POST', url: '/ngsi/notify', headers: { 'content-type': 'application/json' }, payload: '{"subscriptionId": "x", "data": [' });
   t.equal(bad.statusCode, 200, 'a malformed notification is dead-lettered, not refused');
   t.same(bad.json(), { observations: 0, deadLetters: 1 });
+});
+
+t.test('a configured route (VIGIE_ROUTES) feeds a bridged topic to a decoder', async (t) => {
+  await pub.publishAsync(`${P}bridge/lns/site-nord/uplinks`, golden('ttn-v3', 'default-profile-unregistered'), { qos: 1 });
+  const v = await latest('eui-70b3d57ed005a1c4', 5);
+  t.equal(v.co2?.value, 650, 'device id taken from end_device_ids');
 });
 
 t.test('profiles are listed', async (t) => {

@@ -103,6 +103,8 @@ export function convertUnit(value: number, from: string | undefined, canonical: 
   if (src.factor === dst.factor && (src.offset ?? 0) === (dst.offset ?? 0)) return { ok: true, value, converted: false };
   const base = value * src.factor + (src.offset ?? 0);
   const out = (base - (dst.offset ?? 0)) / dst.factor;
-  // Round away binary noise (21.5 K->°C must not read 21.499999999999996).
-  return { ok: true, value: Number(out.toPrecision(12)), converted: true };
+  // Round away binary noise (294.65 K must read 21.5 °C, not 21.499999999999996; 32 °F
+  // exactly 0 °C, not -5.7e-14).
+  const rounded = Number(out.toPrecision(12));
+  return { ok: true, value: Math.abs(rounded) < 1e-9 ? 0 : rounded, converted: true };
 }

@@ -21,7 +21,8 @@ export const chirpstackV4OptionsSchema = z
 export type ChirpstackV4Options = z.input<typeof chirpstackV4OptionsSchema>;
 
 export const CHIRPSTACK_V4_TOPICS = ['application/+/device/+/event/up', 'application/+/device/+/event/status'];
-const TOPIC = /^application\/([^/]+)\/device\/([^/]+)\/event\/(up|status)$/;
+/** The ChirpStack topic, possibly under a bridge prefix; on other routed topics the last level says the event and the payload the device. */
+const TOPIC = /(?:^|\/)application\/([^/]+)\/device\/([^/]+)\/event\/(up|status)$/;
 
 export function createChirpstackV4Decoder(options: ChirpstackV4Options = {}): Decoder {
   const o = chirpstackV4OptionsSchema.parse(options);
@@ -30,14 +31,18 @@ export function createChirpstackV4Decoder(options: ChirpstackV4Options = {}): De
 
 function decode(message: InboundMessage, context: DecodeContext, o: z.infer<typeof chirpstackV4OptionsSchema>): DecodeResult {
   const m = TOPIC.exec(message.topic);
-  if (!m) return { readings: [], rejects: [{ code: 'invalid_topic', reason: `expected topic application/{applicationId}/device/{devEui}/event/up or /status, got ${message.topic}` }] };
-  const topicEui = m[2]!.toLowerCase();
+  const event = m?.[3] ?? message.topic.slice(message.topic.lastIndexOf('/') + 1);
+  if (event !== 'up' && event !== 'status') {
+    return { readings: [], rejects: [{ code: 'invalid_topic', reason: `expected an up or status event topic (application/{applicationId}/device/{devEui}/event/up), got ${message.topic}` }] };
+  }
+  const topicEui = m?.[2]?.toLowerCase();
   const json = parseJson(message.payload);
   if (!json.ok) return { deviceId: topicEui, readings: [], rejects: [{ ...json.reject, deviceId: topicEui }] };
   const ev = json.value;
   if (!isObject(ev)) return { deviceId: topicEui, readings: [], rejects: [{ code: 'invalid_envelope', reason: 'expected a JSON object (a ChirpStack event)', deviceId: topicEui }] };
   const info: Json = isObject(ev.deviceInfo) ? ev.deviceInfo : {};
   const eui = typeof info.devEui === 'string' && info.devEui ? info.devEui.toLowerCase() : topicEui;
+  if (!eui) return { readings: [], rejects: [{ code: 'invalid_envelope', field: 'deviceInfo.devEui', reason: `deviceInfo.devEui: absent, and topic ${message.topic} does not name the device` }] };
   const name = typeof info.deviceName === 'string' ? info.deviceName : undefined;
   const deviceId = o.deviceId === 'deviceName' && name ? name : eui;
   const tags = isObject(info.tags) ? Object.fromEntries(Object.entries(info.tags).filter((e): e is [string, string] => typeof e[1] === 'string')) : {};
@@ -51,7 +56,7 @@ function decode(message: InboundMessage, context: DecodeContext, o: z.infer<type
     time = parsed.time;
   }
 
-  if (m[3] === 'status') return { deviceId, deviceInfo, readings: statusReadings(ev, deviceId, time), rejects };
+  if (event === 'status') return { deviceId, deviceInfo, readings: statusReadings(ev, deviceId, time), rejects };
 
   const readings: Reading[] = linkQuality(ev.rxInfo, deviceId, 'rxInfo', time);
   const fPort = ev.fPort ?? 0;

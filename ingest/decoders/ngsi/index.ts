@@ -64,9 +64,7 @@ function shortType(type: string): string {
 }
 
 function decode(message: InboundMessage, context: DecodeContext, zone: string): DecodeResult {
-  if (message.topic !== NGSI_TOPIC && message.topic !== NGSI_HTTP_TOPIC) {
-    return { readings: [], rejects: [{ code: 'invalid_topic', reason: `expected topic ${NGSI_TOPIC}, got ${message.topic}` }] };
-  }
+  // Any routed topic: entities name their device themselves.
   void context;
   const json = parseJson(message.payload);
   if (!json.ok) return { readings: [], rejects: [json.reject] };

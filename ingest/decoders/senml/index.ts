@@ -53,8 +53,9 @@ function fromCbor(pack: unknown): unknown {
 }
 
 function decode(message: InboundMessage, context: DecodeContext): DecodeResult {
+  // vigie/<deviceId>/senml; on other routed topics, the level before a final `senml`, else the last level.
   const parts = message.topic.split('/');
-  const deviceId = parts.length === 3 && parts[0] === 'vigie' && parts[2] === 'senml' ? parts[1] : undefined;
+  const deviceId = parts[parts.length - 1] === 'senml' ? parts[parts.length - 2] : parts[parts.length - 1];
   if (!deviceId) return { readings: [], rejects: [{ code: 'invalid_topic', reason: `expected topic vigie/<deviceId>/senml, got ${message.topic}` }] };
   const fail = (reason: string, field?: string): DecodeResult => ({ deviceId, readings: [], rejects: [{ code: 'invalid_envelope', reason, field, deviceId }] });
   const parsed = parsePack(message.payload);

@@ -19,7 +19,8 @@ export const ttnV3OptionsSchema = z
 export type TtnV3Options = z.input<typeof ttnV3OptionsSchema>;
 
 export const TTN_V3_TOPIC = 'v3/+/devices/+/up';
-const TOPIC = /^v3\/([^/]+)\/devices\/([^/]+)\/up$/;
+/** The TTS topic, possibly under a bridge prefix; other topics routed here (VIGIE_ROUTES) name the device in the payload. */
+const TOPIC = /(?:^|\/)v3\/([^/]+)\/devices\/([^/]+)\/up$/;
 
 export function createTtnV3Decoder(options: TtnV3Options = {}): Decoder {
   const o = ttnV3OptionsSchema.parse(options);
@@ -27,16 +28,17 @@ export function createTtnV3Decoder(options: TtnV3Options = {}): Decoder {
 }
 
 function decode(message: InboundMessage, context: DecodeContext, idField: 'device_id' | 'dev_eui'): DecodeResult {
-  const m = TOPIC.exec(message.topic);
-  if (!m) return reject({ code: 'invalid_topic', reason: `expected topic v3/{application}[@{tenant}]/devices/{device}/up, got ${message.topic}` });
+  const topicDevice = TOPIC.exec(message.topic)?.[2];
   const json = parseJson(message.payload);
-  const topicDevice = m[2]!;
   if (!json.ok) return reject({ ...json.reject, deviceId: topicDevice }, topicDevice);
   const up = json.value;
   if (!isObject(up)) return reject({ code: 'invalid_envelope', reason: 'expected a JSON object (a TTS ApplicationUp message)', deviceId: topicDevice }, topicDevice);
   const ids = isObject(up.end_device_ids) ? up.end_device_ids : {};
   const chosen = idField === 'dev_eui' ? ids.dev_eui : ids.device_id;
   const deviceId = typeof chosen === 'string' && chosen ? (idField === 'dev_eui' ? chosen.toLowerCase() : chosen) : topicDevice;
+  if (!deviceId) {
+    return reject({ code: 'invalid_envelope', field: `end_device_ids.${idField}`, reason: `end_device_ids.${idField}: absent, and topic ${message.topic} is not v3/{application}[@{tenant}]/devices/{device}/up` });
+  }
   const uplink = up.uplink_message;
   if (!isObject(uplink)) {
     return reject({ code: 'invalid_envelope', field: 'uplink_message', reason: 'uplink_message: expected an object (this decoder takes /up messages)', deviceId }, deviceId);
