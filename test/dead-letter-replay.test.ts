@@ -4,20 +4,13 @@
  * is marked replayed, a second replay finds nothing, and the replay reports what failed again.
  */
 import t from 'tap';
+import type { ReplayReport } from '../services/formats/replay.ts';
 import { createTestDatabase } from './helpers/database.ts';
 import { byMetric, registryFile, type Dead, type Obs, type Page } from './helpers/formats.ts';
 import { startTestPlatform } from './helpers/platform.ts';
 import { waitFor } from './helpers/wait.ts';
 
-interface Report {
-  selected: number;
-  messages: number;
-  stored: number;
-  failed: number;
-  skipped: number;
-  observations: number;
-  resolved: number;
-}
+type Report = ReplayReport;
 
 const db = await createTestDatabase();
 t.teardown(() => db.drop());

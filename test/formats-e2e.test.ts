@@ -7,7 +7,7 @@ import { Encoder } from 'cbor-x';
 import t from 'tap';
 import { startTestPlatform } from './helpers/platform.ts';
 import { waitFor } from './helpers/wait.ts';
-import { byMetric, golden, registryFile, type Dead, type DeviceItem, type Obs, type Page } from './helpers/formats.ts';
+import { golden, latestOf, registryFile, type Dead, type DeviceItem, type Obs, type Page } from './helpers/formats.ts';
 
 const spb = sparkplug.get('spBv1.0')!;
 const registry = registryFile([
@@ -19,11 +19,7 @@ t.teardown(() => tp.stop());
 const pub = await tp.publisher();
 const P = tp.prefix;
 
-const latest = (id: string, n: number) =>
-  waitFor(async () => {
-    const r = await tp.get<{ items: Obs[] }>(`/api/v1/devices/${encodeURIComponent(id)}/latest`);
-    return r.status === 200 && r.body.items.length >= n ? byMetric(r.body.items) : undefined;
-  }, 15_000, `${n} latest values of ${id}`);
+const latest = (id: string, n: number) => latestOf(tp, id, n);
 
 t.test('The Things Stack v3 uplink with a profile, sentinels dropped', async (t) => {
   await pub.publishAsync(`${P}v3/routes-86/devices/rsp-rd910-pr42/up`, golden('ttn-v3', 'road-surface-sentinels'), { qos: 1 });

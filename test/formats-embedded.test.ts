@@ -4,20 +4,15 @@
  */
 import sparkplug from 'sparkplug-payload';
 import t from 'tap';
-import { byMetric, golden, type DeviceItem, type Obs } from './helpers/formats.ts';
+import { golden, latestOf, type DeviceItem } from './helpers/formats.ts';
 import { startTestPlatform } from './helpers/platform.ts';
-import { waitFor } from './helpers/wait.ts';
 
 const spb = sparkplug.get('spBv1.0')!;
 const tp = await startTestPlatform({ embedded: true });
 t.teardown(() => tp.stop());
 const pub = await tp.publisher();
 const P = tp.prefix;
-const latest = (id: string, n: number) =>
-  waitFor(async () => {
-    const r = await tp.get<{ items: Obs[] }>(`/api/v1/devices/${encodeURIComponent(id)}/latest`);
-    return r.status === 200 && r.body.items.length >= n ? byMetric(r.body.items) : undefined;
-  }, 20_000, `${n} values of ${id}`);
+const latest = (id: string, n: number) => latestOf(tp, id, n);
 
 t.test('TTS, ChirpStack, SenML, NGSI and Sparkplug B through aedes', async (t) => {
   await pub.publishAsync(`${P}v3/capteurs/devices/eui-70b3d57ed005a1c4/up`, golden('ttn-v3', 'default-profile-unregistered'), { qos: 1 });

@@ -2,7 +2,9 @@
  * Helpers shared by the LoRaWAN network-server decoders (The Things Stack v3, ChirpStack v4):
  * both wrap a payload formatter's output in an envelope with per-gateway radio metadata.
  */
+import type { Reject } from '../../schemas/index.ts';
 import type { Reading } from '../decoder.ts';
+import { flatten, type KeyedValue } from '../profiles/map-keys.ts';
 
 export type Json = Record<string, unknown>;
 
@@ -34,4 +36,38 @@ export function linkQuality(rx: unknown, deviceId: string, field: string, time: 
     { deviceId, metric: 'rssi', channel: '', time, value: best.rssi, field: `${field}.${best.index}.rssi` },
     { deviceId, metric: 'snr', channel: '', time, value: best.snr, field: `${field}.${best.index}.snr` },
   ];
+}
+
+export interface FormatterOutput {
+  /** The decoded object: `uplink_message.decoded_payload` (TTS) or `object` (ChirpStack). */
+  decoded: unknown;
+  fPort: unknown;
+  /** The raw frame payload, base64. */
+  raw: unknown;
+  field: string;
+  portName: string;
+  rawName: string;
+  /** What the operator must configure on the network server. */
+  fix: string;
+  deviceId: string;
+  time: Date | undefined;
+}
+
+/**
+ * The payload formatter's (codec's) output as keyed values. Absent on an application port, it
+ * is a `no_decoded_payload` reject saying what to configure; absent on port 0 (omitted as a
+ * zero value: MAC commands only) there is simply nothing to read.
+ */
+export function formatterOutput(o: FormatterOutput): { entries: KeyedValue[]; reject?: Reject } {
+  const fPort = o.fPort ?? 0;
+  if (o.decoded === undefined) {
+    if (fPort === 0) return { entries: [] };
+    const size = typeof o.raw === 'string' ? Buffer.from(o.raw, 'base64').length : 0;
+    return {
+      entries: [],
+      reject: { code: 'no_decoded_payload', field: o.field, deviceId: o.deviceId, reason: `${o.field}: absent (${o.portName} ${String(fPort)}, ${size} bytes in ${o.rawName}); ${o.fix}, then replay` },
+    };
+  }
+  if (!isObject(o.decoded)) return { entries: [], reject: { code: 'invalid_envelope', field: o.field, deviceId: o.deviceId, reason: `${o.field}: expected an object` } };
+  return { entries: flatten(o.decoded, `${o.field}.`).map((e) => ({ ...e, time: o.time })) };
 }

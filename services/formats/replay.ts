@@ -8,6 +8,8 @@
  * - A row that fails the same way again keeps its place, with the new reason and one more attempt.
  * - A new rejection (e.g. out of range once the key is mapped) becomes a dead letter of its own.
  * - A truncated payload cannot be replayed (VIGIE_DEAD_LETTER_MAX_BYTES cut it) and is skipped.
+ * - Replays run with a decoder state of their own: an old Sparkplug message must neither move a
+ *   live node's seq nor be read with another session's aliases (alias-only DATA fails again).
  */
 import type pg from 'pg';
 import type { InboundMessage } from '../../ingest/decoder.ts';
@@ -67,7 +69,19 @@ async function replay(client: pg.PoolClient, ingest: IngestRuntime, rows: Replay
       continue;
     }
     const message: InboundMessage = { topic: first.topic, payload: first.payload, receivedAt: first.firstReceived };
-    const processed = processMessage(message, ingest.processOptions);
+    const isolated = new Map<string, Map<string, unknown>>();
+    const options = {
+      ...ingest.processOptions,
+      context: {
+        ...ingest.processOptions.context,
+        state: (decoder: string) => {
+          let st = isolated.get(decoder);
+          if (!st) isolated.set(decoder, (st = new Map()));
+          return st;
+        },
+      },
+    };
+    const processed = processMessage(message, options);
     const same = (code: string, field: string) => processed.deadLetters.find((d) => d.code === code && (d.field ?? '') === field);
     const known = new Set(group.map((r) => `${r.code}|${r.field}`));
     const fresh = processed.deadLetters.filter((d) => !known.has(`${d.code}|${d.field ?? ''}`));

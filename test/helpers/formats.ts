@@ -3,6 +3,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DECODERS_DIR } from './golden.ts';
+import type { TestPlatform } from './platform.ts';
+import { waitFor } from './wait.ts';
 
 export function golden(format: string, name: string, file = 'payload.json'): Buffer {
   return readFileSync(path.join(DECODERS_DIR, format, 'testdata', name, file));
@@ -53,4 +55,12 @@ export interface Page<T> {
 
 export function byMetric(items: Obs[]): Record<string, Obs> {
   return Object.fromEntries(items.map((o) => [`${o.channel ? `${o.channel}/` : ''}${o.metric}`, o]));
+}
+
+/** Waits until a device has at least `n` latest values; returns them by `channel/metric`. */
+export function latestOf(tp: TestPlatform, id: string, n: number, timeoutMs = 20_000): Promise<Record<string, Obs>> {
+  return waitFor(async () => {
+    const r = await tp.get<{ items: Obs[] }>(`/api/v1/devices/${encodeURIComponent(id)}/latest`);
+    return r.status === 200 && r.body.items.length >= n ? byMetric(r.body.items) : undefined;
+  }, timeoutMs, `${n} latest values of ${id}`);
 }

@@ -6,9 +6,9 @@ import { z } from 'zod';
 import type { Reject } from '../../../schemas/index.ts';
 import type { DecodeContext, Decoder, DecodeResult, DeviceInfo, InboundMessage, Reading } from '../../decoder.ts';
 import { parseTimestamp } from '../../normalize/timestamp.ts';
-import { flatten, mapKeys, profilesFor } from '../../profiles/map-keys.ts';
+import { mapKeys, profilesFor } from '../../profiles/map-keys.ts';
 import { parseJson } from '../json.ts';
-import { isObject, linkQuality, type Json } from '../lorawan.ts';
+import { formatterOutput, isObject, linkQuality, type Json } from '../lorawan.ts';
 
 export const chirpstackV4OptionsSchema = z
   .object({
@@ -59,24 +59,19 @@ function decode(message: InboundMessage, context: DecodeContext, o: z.infer<type
   if (event === 'status') return { deviceId, deviceInfo, readings: statusReadings(ev, deviceId, time), rejects };
 
   const readings: Reading[] = linkQuality(ev.rxInfo, deviceId, 'rxInfo', time);
-  const fPort = ev.fPort ?? 0;
-  if (ev.object === undefined) {
-    if (fPort !== 0) {
-      const size = typeof ev.data === 'string' ? Buffer.from(ev.data, 'base64').length : 0;
-      rejects.push({
-        code: 'no_decoded_payload',
-        field: 'object',
-        deviceId,
-        reason: `object: absent (fPort ${String(fPort)}, ${size} bytes in data); set a payload codec on the device profile in ChirpStack, then replay`,
-      });
-    }
-    return { deviceId, deviceInfo, readings, rejects };
-  }
-  if (!isObject(ev.object)) {
-    rejects.push({ code: 'invalid_envelope', field: 'object', deviceId, reason: 'object: expected an object' });
-    return { deviceId, deviceInfo, readings, rejects };
-  }
-  const entries = flatten(ev.object, 'object.').map((e) => ({ ...e, time }));
+  const out = formatterOutput({
+    decoded: ev.object,
+    fPort: ev.fPort,
+    raw: ev.data,
+    field: 'object',
+    portName: 'fPort',
+    rawName: 'data',
+    fix: 'set a payload codec on the device profile in ChirpStack',
+    deviceId,
+    time,
+  });
+  if (out.reject) rejects.push(out.reject);
+  const entries = out.entries;
   const mapped = mapKeys(deviceId, entries, profilesFor(context, deviceId, tags[o.profileTag]));
   return { deviceId, deviceInfo, readings: [...readings, ...mapped.readings], rejects: [...rejects, ...mapped.rejects] };
 }

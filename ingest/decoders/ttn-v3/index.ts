@@ -6,9 +6,9 @@ import { z } from 'zod';
 import type { Reject } from '../../../schemas/index.ts';
 import type { DecodeContext, Decoder, DecodeResult, InboundMessage, Reading } from '../../decoder.ts';
 import { parseTimestamp } from '../../normalize/timestamp.ts';
-import { flatten, mapKeys, profilesFor } from '../../profiles/map-keys.ts';
+import { mapKeys, profilesFor } from '../../profiles/map-keys.ts';
 import { parseJson } from '../json.ts';
-import { isObject, linkQuality } from '../lorawan.ts';
+import { formatterOutput, isObject, linkQuality } from '../lorawan.ts';
 
 export const ttnV3OptionsSchema = z
   .object({
@@ -66,26 +66,19 @@ function decode(message: InboundMessage, context: DecodeContext, idField: 'devic
   const battery = isObject(uplink.last_battery_percentage) ? uplink.last_battery_percentage.value : undefined;
   if (battery !== undefined) readings.push({ deviceId, metric: 'battery', channel: '', time, value: battery, field: 'uplink_message.last_battery_percentage.value' });
 
-  // f_port 0 (omitted, as TTS omits zero values) carries MAC commands only: no application payload.
-  const fPort = uplink.f_port ?? 0;
-  const decoded = uplink.decoded_payload;
-  if (decoded === undefined) {
-    if (fPort !== 0) {
-      const size = typeof uplink.frm_payload === 'string' ? Buffer.from(uplink.frm_payload, 'base64').length : 0;
-      rejects.push({
-        code: 'no_decoded_payload',
-        field: 'uplink_message.decoded_payload',
-        deviceId,
-        reason: `uplink_message.decoded_payload: absent (f_port ${String(fPort)}, ${size} bytes in frm_payload); set an uplink payload formatter for this device or application in The Things Stack, then replay`,
-      });
-    }
-    return { deviceId, readings, rejects };
-  }
-  if (!isObject(decoded)) {
-    rejects.push({ code: 'invalid_envelope', field: 'uplink_message.decoded_payload', deviceId, reason: 'uplink_message.decoded_payload: expected an object' });
-    return { deviceId, readings, rejects };
-  }
-  const entries = flatten(decoded, 'uplink_message.decoded_payload.').map((e) => ({ ...e, time }));
+  const out = formatterOutput({
+    decoded: uplink.decoded_payload,
+    fPort: uplink.f_port,
+    raw: uplink.frm_payload,
+    field: 'uplink_message.decoded_payload',
+    portName: 'f_port',
+    rawName: 'frm_payload',
+    fix: 'set an uplink payload formatter for this device or application in The Things Stack',
+    deviceId,
+    time,
+  });
+  if (out.reject) rejects.push(out.reject);
+  const entries = out.entries;
   const mapped = mapKeys(deviceId, entries, profilesFor(context, deviceId));
   return { deviceId, readings: [...readings, ...mapped.readings], rejects: [...rejects, ...mapped.rejects] };
 }
