@@ -24,10 +24,11 @@ export const MODELS: Record<string, EntityModel> = {
   TrafficFlowObserved: {
     attributes: {
       // Vehicles counted over dateObservedFrom..dateObservedTo; flow (veh/h) is derived from it.
-      intensity: { metric: 'vehicle_count' },
+      // -1 is how counting stations say "no data" (../shared/DOMAIN.md): missing, never a number.
+      intensity: { metric: 'vehicle_count', sentinels: [-1] },
       // A 0-1 fraction in the model: stored in percent.
-      occupancy: { metric: 'occupancy', unit: 'fraction' },
-      averageVehicleSpeed: { metric: 'mean_speed', unit: 'km/h' },
+      occupancy: { metric: 'occupancy', unit: 'fraction', sentinels: [-1] },
+      averageVehicleSpeed: { metric: 'mean_speed', unit: 'km/h', sentinels: [-1] },
     },
   },
   WeatherObserved: {
