@@ -20,7 +20,7 @@ export type SparkplugOptions = z.input<typeof sparkplugOptionsSchema>;
 /** Only the message types an edge node publishes; NCMD/DCMD/STATE are not subscribed (Vigie publishes NCMD itself). */
 export const SPARKPLUG_TOPICS = ['spBv1.0/+/NBIRTH/+', 'spBv1.0/+/NDATA/+', 'spBv1.0/+/NDEATH/+', 'spBv1.0/+/DBIRTH/+/+', 'spBv1.0/+/DDATA/+/+', 'spBv1.0/+/DDEATH/+/+'];
 const TYPES = new Set(['NBIRTH', 'NDATA', 'NDEATH', 'DBIRTH', 'DDATA', 'DDEATH']);
-/** §6.4.1: metric datatypes that carry a number or a boolean; others are metadata. */
+/** Sparkplug B metric datatypes that carry a number or a boolean; the others are metadata. */
 const NUMERIC_TYPES = new Set(['Int8', 'Int16', 'Int32', 'Int64', 'UInt8', 'UInt16', 'UInt32', 'UInt64', 'Float', 'Double', 'Boolean']);
 const REBIRTH_METRIC = 'Node Control/Rebirth';
 
@@ -48,6 +48,9 @@ function num(v: unknown): number | undefined {
 
 function value(m: Metric): unknown {
   const v = m.value;
+  // A Float metric is IEEE 754 single precision (Sparkplug B datatypes): 33.6 arrives as
+  // 33.59999847; 7 significant digits is all it ever held.
+  if (typeof v === 'number' && m.type === 'Float') return Number(v.toPrecision(7));
   if (typeof v === 'boolean' || typeof v === 'number') return v;
   return num(v) ?? v;
 }
@@ -92,11 +95,11 @@ function decode(message: InboundMessage, context: DecodeContext, rebirthMinInter
   };
 
   if (type === 'NDEATH') {
-    // §7.2: the NDEATH (the node's MQTT will) carries the bdSeq of the session it ends; a
+    // Sparkplug 3.0 session management: the NDEATH (the node's MQTT will) carries the bdSeq of the session it ends; a
     // will from an older session arriving late must not kill the current one.
     const bd = num(metrics.find((m) => m.name === 'bdSeq')?.value);
     if (state?.bdSeq !== undefined && bd !== undefined && bd !== state.bdSeq) {
-      return { deviceId, readings: [], rejects: [{ code: 'sequence_error', field: 'bdSeq', deviceId, reason: `bdSeq: NDEATH for session ${bd}, but the current session is ${state.bdSeq}; a stale will, ignored (Sparkplug 3.0 §7.2)` }] };
+      return { deviceId, readings: [], rejects: [{ code: 'sequence_error', field: 'bdSeq', deviceId, reason: `bdSeq: NDEATH for session ${bd}, but the current session is ${state.bdSeq}; a stale will, ignored (Sparkplug 3.0, Edge Node session: bdSeq)` }] };
     }
     const at = payloadTime !== undefined ? new Date(payloadTime) : now;
     deviceStatus.push({ deviceId: nodeId, online: false, at, reason: 'NDEATH' });
@@ -119,7 +122,7 @@ function decode(message: InboundMessage, context: DecodeContext, rebirthMinInter
     state.bdSeq = num(metrics.find((m) => m.name === 'bdSeq')?.value);
     states.set(key, state);
   } else if (!state || !state.born) {
-    rejects.push({ code: 'sequence_error', field: 'seq', deviceId, reason: `${type} before any NBIRTH from node ${group}/${node}: state unknown, rebirth requested (Sparkplug 3.0 §6.4.16)` });
+    rejects.push({ code: 'sequence_error', field: 'seq', deviceId, reason: `${type} before any NBIRTH from node ${group}/${node}: state unknown, rebirth requested (Sparkplug 3.0, seq and Node Control/Rebirth)` });
     requestRebirth(`${type} before NBIRTH`);
   } else {
     const expected = (state.seq + 1) % 256;
@@ -155,10 +158,10 @@ function decode(message: InboundMessage, context: DecodeContext, rebirthMinInter
     const name = m.name || (alias !== undefined ? state?.aliases.get(alias) : undefined);
     if (!name) {
       if (alias !== undefined) unknownAliases.push(alias);
-      else rejects.push({ code: 'invalid_envelope', field: `metrics[${i}]`, deviceId, reason: `metrics[${i}]: a metric needs a name or an alias (Sparkplug 3.0 §6.4.4)` });
+      else rejects.push({ code: 'invalid_envelope', field: `metrics[${i}]`, deviceId, reason: `metrics[${i}]: a metric needs a name or an alias (Sparkplug 3.0 Payload: Metric)` });
       return;
     }
-    // Control and property metrics describe the node, they are not telemetry (§6.4.9, §6.4.13).
+    // Control and property metrics describe the node, they are not telemetry (Sparkplug 3.0: Node Control and Properties metrics).
     if (name === 'bdSeq' || name.startsWith('Node Control/') || name.startsWith('Device Control/') || name.startsWith('Properties/')) return;
     if (m.isNull || m.value === null || m.value === undefined) return;
     if (m.type && !NUMERIC_TYPES.has(m.type)) return;

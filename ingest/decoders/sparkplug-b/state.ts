@@ -1,6 +1,6 @@
 /**
- * What a Sparkplug B host application must remember per edge node (Sparkplug 3.0 §6.4 and
- * §7): the BIRTH's alias table, the bdSeq of the current session, the last `seq`, the devices
+ * What a Sparkplug B host application must remember per edge node (Sparkplug 3.0, payloads and
+ * session management): the BIRTH's alias table, the bdSeq of the current session, the last `seq`, the devices
  * born under the node, and when a rebirth was last requested (requests are rate-limited).
  */
 export interface NodeState {
@@ -8,7 +8,7 @@ export interface NodeState {
   bdSeq?: number;
   /** Last seq seen, 0-255. */
   seq: number;
-  /** Alias to metric name; aliases are unique across a node and its devices (§6.4.5). */
+  /** Alias to metric name; aliases are unique across a node and its devices (Sparkplug 3.0 aliases). */
   aliases: Map<number, string>;
   /** Metric name to engineering unit, learnt from BIRTH properties. */
   units: Map<string, string>;

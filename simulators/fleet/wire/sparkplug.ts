@@ -1,8 +1,8 @@
 /**
  * A Sparkplug B edge node (Eclipse Sparkplug 3.0) of a school's building-management system:
- * its own MQTT session with an NDEATH will carrying bdSeq (§7.2), NBIRTH/DBIRTH with aliases,
+ * its own MQTT session with an NDEATH will carrying bdSeq, NBIRTH/DBIRTH with aliases,
  * NDATA/DDATA by alias only, seq 0-255 wrapping, and an answer to `Node Control/Rebirth`
- * NCMD requests (§6.4.16). Payloads are encoded with the Eclipse Tahu library.
+ * NCMD requests. Payloads are encoded with the Eclipse Tahu library.
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import sparkplug from 'sparkplug-payload';
@@ -69,7 +69,7 @@ export class SparkplugEdgeNode {
     await this.client.subscribeAsync(this.topic('NCMD'), { qos: 0 });
   }
 
-  /** NBIRTH then one DBIRTH per device, with the last known values (§6.4.16: a rebirth restarts seq). */
+  /** NBIRTH then one DBIRTH per device, with the last known values (a rebirth restarts seq at 0). */
   async births(): Promise<void> {
     if (!this.client) return;
     this.seq = 0;
