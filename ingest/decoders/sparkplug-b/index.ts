@@ -95,8 +95,9 @@ function decode(message: InboundMessage, context: DecodeContext, rebirthMinInter
   };
 
   if (type === 'NDEATH') {
-    // Sparkplug 3.0 session management: the NDEATH (the node's MQTT will) carries the bdSeq of the session it ends; a
-    // will from an older session arriving late must not kill the current one.
+    // Sparkplug 3.0 session management: the NDEATH (the node's MQTT will) carries the bdSeq
+    // of the session it ends; a will from an older session arriving late must not kill the
+    // current one.
     const bd = num(metrics.find((m) => m.name === 'bdSeq')?.value);
     if (state?.bdSeq !== undefined && bd !== undefined && bd !== state.bdSeq) {
       return { deviceId, readings: [], rejects: [{ code: 'sequence_error', field: 'bdSeq', deviceId, reason: `bdSeq: NDEATH for session ${bd}, but the current session is ${state.bdSeq}; a stale will, ignored (Sparkplug 3.0, Edge Node session: bdSeq)` }] };
