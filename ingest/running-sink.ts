@@ -250,14 +250,20 @@ function toBatch(messages: Pending[]): Batch {
   const batch: Batch = { observations: [], deadLetters: [], devicesSeen: new Map() };
   for (const { processed, message } of messages) {
     const { receivedAt } = message;
-    for (const o of processed.observations) batch.observations.push(o);
+    const seen = (id: string) => {
+      const prev = batch.devicesSeen.get(id);
+      if (!prev || prev < receivedAt) batch.devicesSeen.set(id, receivedAt);
+    };
+    // One message may speak for several devices (an NGSI notification, a Sparkplug node and
+    // its devices): every device with an observation is heard from.
+    for (const o of processed.observations) {
+      batch.observations.push(o);
+      if (o.deviceId !== processed.deviceId) seen(o.deviceId);
+    }
     for (const d of processed.deadLetters) batch.deadLetters.push(d);
     if (processed.deviceStatus) (batch.deviceStatus ??= []).push(...processed.deviceStatus);
     if (processed.deviceInfo) (batch.deviceInfo ??= []).push(...processed.deviceInfo);
-    if (processed.deviceId) {
-      const prev = batch.devicesSeen.get(processed.deviceId);
-      if (!prev || prev < receivedAt) batch.devicesSeen.set(processed.deviceId, receivedAt);
-    }
+    if (processed.deviceId) seen(processed.deviceId);
   }
   return batch;
 }

@@ -152,6 +152,23 @@ t.test('NGSI entities over MQTT and Orion notifications over HTTP', async (t) =>
   t.same(v2.json(), { observations: 3, deadLetters: 1 }, 'speed -1 is missing; occupancy 35 is no fraction');
   const dead = await tp.get<Page<Dead>>('/api/v1/dead-letters?topic=http/ngsi/notify&device=tc-rd951-pr5');
   t.same(dead.body.items.map((d) => [d.code, d.field]), [['out_of_range', 'data[1].occupancy']]);
+  const two = await tp.platform.app.inject({
+    method: 'POST',
+    url: '/ngsi/notify',
+    headers: { 'content-type': 'application/json' },
+    payload: {
+      subscriptionId: 's2',
+      data: [
+        { id: 'urn:ngsi-ld:WeatherObserved:ngsi-ws-a', type: 'WeatherObserved', dateObserved: new Date(Date.now() - 60_000).toISOString(), temperature: 4.5 },
+        { id: 'urn:ngsi-ld:WeatherObserved:ngsi-ws-b', type: 'WeatherObserved', dateObserved: new Date(Date.now() - 60_000).toISOString(), temperature: 5.5 },
+      ],
+    },
+  });
+  t.same(two.json(), { observations: 2, deadLetters: 0 });
+  for (const id of ['ngsi-ws-a', 'ngsi-ws-b']) {
+    const d = await tp.get<{ lastSeen: string | null }>(`/api/v1/devices/${id}`);
+    t.ok(d.status === 200 && d.body.lastSeen, `${id}: every device of a notification is listed and heard from`);
+  }
   const bad = await tp.platform.app.inject({ method: 'POST', url: '/ngsi/notify', headers: { 'content-type': 'application/json' }, payload: '{"subscriptionId": "x", "data": [' });
   t.equal(bad.statusCode, 200, 'a malformed notification is dead-lettered, not refused');
   t.same(bad.json(), { observations: 0, deadLetters: 1 });
