@@ -3,7 +3,7 @@
  * yields. No I/O here, so every wire format is testable from golden files.
  */
 import type { Observation, Reject } from '../schemas/index.ts';
-import type { DecodeContext, InboundMessage } from './decoder.ts';
+import type { DecodeContext, DeviceInfo, DeviceStatusChange, InboundMessage, OutboundCommand } from './decoder.ts';
 import type { DecoderRegistry } from './decoders/registry.ts';
 import { normalizeReading, type NormalizePolicy } from './normalize/normalize.ts';
 import { routeFor, type TopicRoute } from './topic-routes.ts';
@@ -26,6 +26,12 @@ export interface ProcessedMessage {
   deadLetters: DeadLetter[];
   /** Devices heard from, with the time they were last heard (for the device list). */
   deviceId: string | null;
+  /** Messages to publish in answer (Sparkplug B rebirth requests). */
+  commands?: OutboundCommand[];
+  /** Online/offline changes, stored with the batch. */
+  deviceStatus?: DeviceStatusChange[];
+  /** Names and tags the wire format gives unregistered devices. */
+  deviceInfo?: DeviceInfo[];
 }
 
 export interface ProcessOptions {
@@ -45,8 +51,8 @@ export function processMessage(message: InboundMessage, options: ProcessOptions)
     decoder,
     deviceId: reject.deviceId ?? deviceId,
     code: reject.code,
-    reason: reject.reason,
-    field: reject.field ?? null,
+    reason: printable(reject.reason, 1000),
+    field: reject.field === undefined ? null : printable(reject.field, 500),
     payload: message.payload.subarray(0, options.deadLetterMaxBytes),
     payloadSize: message.payload.length,
   });
@@ -84,8 +90,32 @@ export function processMessage(message: InboundMessage, options: ProcessOptions)
     if (result.ok) observations.push(result.observation);
     else rejects.push(result.reject);
   }
+  const status = decoded.deviceStatus ?? [];
+  // Every message ends as observations, dead letters or news about the device (status, tags):
+  // one that yields none of them (an empty decoded payload, only null values) is reported, not lost.
+  if (observations.length === 0 && rejects.length === 0 && status.length === 0 && !decoded.deviceInfo?.length) {
+    rejects.push({ code: 'no_values', reason: `the message holds no value Vigie stores (decoder ${decoder.name})` });
+  }
   for (const reject of mergeSameReason(rejects)) deadLetters.push(dead(decoder.name, deviceId, reject));
-  return { observations, deadLetters, deviceId };
+  return {
+    observations,
+    deadLetters,
+    deviceId,
+    ...(decoded.commands?.length ? { commands: decoded.commands } : {}),
+    ...(status.length ? { deviceStatus: status } : {}),
+    ...(decoded.deviceInfo?.length ? { deviceInfo: decoded.deviceInfo } : {}),
+  };
+}
+
+/**
+ * Reasons quote the payload (JSON.parse names the bad token and its surroundings); PostgreSQL
+ * text cannot hold U+0000 (SQLSTATE 22021), and other control characters only garble a log
+ * line. They are shown escaped, and reasons are capped so garbage cannot make them huge.
+ */
+export function printable(text: string, max: number): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = text.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
 }
 
 const TIME_CODES: ReadonlySet<Reject['code']> = new Set(['timestamp_in_future', 'timestamp_too_old', 'invalid_timestamp']);

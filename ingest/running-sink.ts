@@ -15,6 +15,7 @@
 import pRetry, { AbortError } from 'p-retry';
 import type { Logger } from 'pino';
 import type { Observation } from '../schemas/index.ts';
+import type { DeviceInfo, DeviceStatusChange } from './decoder.ts';
 import type { IngestInstruments } from './instruments.ts';
 import type { InboundMessage } from './decoder.ts';
 import type { DeadLetter, ProcessedMessage } from './process-message.ts';
@@ -24,6 +25,10 @@ export interface Batch {
   deadLetters: DeadLetter[];
   /** Device id to the latest receive time seen in the batch. */
   devicesSeen: Map<string, Date>;
+  /** Online/offline changes (Sparkplug B BIRTH/DEATH), in arrival order. */
+  deviceStatus?: DeviceStatusChange[];
+  /** Names and tags the wire formats give unregistered devices (ChirpStack). */
+  deviceInfo?: DeviceInfo[];
 }
 
 export interface PrimarySink {
@@ -274,12 +279,20 @@ function toBatch(messages: Pending[]): Batch {
   const batch: Batch = { observations: [], deadLetters: [], devicesSeen: new Map() };
   for (const { processed, message } of messages) {
     const { receivedAt } = message;
-    for (const o of processed.observations) batch.observations.push(o);
-    for (const d of processed.deadLetters) batch.deadLetters.push(d);
-    if (processed.deviceId) {
-      const prev = batch.devicesSeen.get(processed.deviceId);
-      if (!prev || prev < receivedAt) batch.devicesSeen.set(processed.deviceId, receivedAt);
+    const seen = (id: string) => {
+      const prev = batch.devicesSeen.get(id);
+      if (!prev || prev < receivedAt) batch.devicesSeen.set(id, receivedAt);
+    };
+    // One message may speak for several devices (an NGSI notification, a Sparkplug node and
+    // its devices): every device with an observation is heard from.
+    for (const o of processed.observations) {
+      batch.observations.push(o);
+      if (o.deviceId !== processed.deviceId) seen(o.deviceId);
     }
+    for (const d of processed.deadLetters) batch.deadLetters.push(d);
+    if (processed.deviceStatus) (batch.deviceStatus ??= []).push(...processed.deviceStatus);
+    if (processed.deviceInfo) (batch.deviceInfo ??= []).push(...processed.deviceInfo);
+    if (processed.deviceId) seen(processed.deviceId);
   }
   return batch;
 }

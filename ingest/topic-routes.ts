@@ -5,6 +5,8 @@
 export interface TopicRoute {
   filter: string;
   decoder: string;
+  /** `http`: reached through an HTTP intake only (e.g. POST /ngsi/notify), never subscribed on MQTT. */
+  source?: 'mqtt' | 'http';
 }
 
 export function topicMatches(filter: string, topic: string): boolean {

@@ -18,6 +18,19 @@ export const REJECT_CODES = [
   'no_decoder',
   'decoder_error',
   'store_rejected',
+  // Wire formats (issue 3).
+  /** LoRaWAN uplink without a decoded payload: the network server needs a payload formatter/codec. */
+  'no_decoded_payload',
+  /** A payload key no profile maps to a catalogue metric (add it to the device's profile). */
+  'unmapped_key',
+  /** A unit Vigie cannot convert to the metric's canonical unit. */
+  'unsupported_unit',
+  /** Sparkplug B DATA naming an alias no BIRTH defined (a rebirth was requested). */
+  'unknown_alias',
+  /** Sparkplug B message out of sequence or before BIRTH (a rebirth was requested). */
+  'sequence_error',
+  /** A message that is well formed but holds no value Vigie stores. */
+  'no_values',
 ] as const;
 export type RejectCode = (typeof REJECT_CODES)[number];
 

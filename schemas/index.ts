@@ -3,3 +3,4 @@ export * from './observation.ts';
 export * from './device.ts';
 export * from './native-telemetry.ts';
 export * from './dead-letter.ts';
+export * from './device-profile.ts';

@@ -7,6 +7,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { DEFAULT_ROUTES, parseRoutes } from '../ingest/default-routes.ts';
+import type { DecoderOptions } from '../ingest/decoders/registry.ts';
+import type { TopicRoute } from '../ingest/topic-routes.ts';
 
 const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max).default(def);
 const bool = (def: boolean) =>
@@ -46,6 +49,16 @@ export const configSchema = z.object({
   VIGIE_RETRY_MAX_MS: int(30_000, 1, 3_600_000),
   VIGIE_SHUTDOWN_TIMEOUT_MS: int(15_000, 0, 3_600_000),
   VIGIE_OPENAPI: bool(true),
+
+  // --- Wire formats (issue 3): topic routes, device profiles, per-format options. ---
+  VIGIE_ROUTES: z.string().default('').describe('Extra topic routes, `filter=decoder` pairs separated by commas, tried before the defaults.'),
+  VIGIE_DEFAULT_ROUTES: bool(true).describe('Subscribe the standard topics of every wire format (native, SenML, NGSI, TTS v3, ChirpStack v4, Sparkplug B).'),
+  VIGIE_PROFILES_DIR: z.string().optional().describe('Folder of extra device profiles (*.yaml); a profile there replaces a built-in one of the same name.'),
+  VIGIE_TTN_DEVICE_ID: z.enum(['device_id', 'dev_eui']).default('device_id').describe('Which TTS id becomes the Vigie device id.'),
+  VIGIE_CHIRPSTACK_DEVICE_ID: z.enum(['devEui', 'deviceName']).default('devEui').describe('Which ChirpStack id becomes the Vigie device id.'),
+  VIGIE_SPARKPLUG_REBIRTH_INTERVAL_MS: int(10_000, 0, 3_600_000).describe('Shortest time between two rebirth requests (NCMD) to one Sparkplug edge node.'),
+  VIGIE_NGSI_LOCAL_ZONE: z.string().default('Europe/Paris').describe('Time zone of NGSI date-times sent without one.'),
+  VIGIE_REPLAY_MAX: int(1000, 1, 100_000).describe('Most dead letters one POST /api/v1/dead-letters/replay re-runs.'),
 });
 export type RawConfig = z.infer<typeof configSchema>;
 
@@ -82,6 +95,13 @@ export interface Config {
   logLevel: RawConfig['VIGIE_LOG_LEVEL'];
   shutdownTimeoutMs: number;
   openapi: boolean;
+  formats: {
+    /** VIGIE_ROUTES first, then the defaults (first match wins). */
+    routes: TopicRoute[];
+    profilesDir?: string;
+    decoderOptions: DecoderOptions;
+    replayMax: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -122,6 +142,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     // Mosquitto accepts $share from 3.1.1 clients too, but it is an MQTT 5 feature (§4.8.2).
     throw new ConfigError('VIGIE_MQTT_SHARED_GROUP needs VIGIE_MQTT_PROTOCOL=5 (or auto)');
   }
+  const extraRoutes = parseRoutes(r.VIGIE_ROUTES);
+  if (typeof extraRoutes === 'string') throw new ConfigError(`VIGIE_ROUTES: ${extraRoutes}`);
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: r.VIGIE_NGSI_LOCAL_ZONE });
+  } catch {
+    throw new ConfigError(`VIGIE_NGSI_LOCAL_ZONE: unknown time zone ${r.VIGIE_NGSI_LOCAL_ZONE}`);
+  }
   return {
     raw: r,
     databaseUrl: r.DATABASE_URL,
@@ -155,5 +182,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: r.VIGIE_LOG_LEVEL,
     shutdownTimeoutMs: r.VIGIE_SHUTDOWN_TIMEOUT_MS,
     openapi: r.VIGIE_OPENAPI,
+    formats: {
+      routes: [...extraRoutes, ...(r.VIGIE_DEFAULT_ROUTES ? DEFAULT_ROUTES : [])],
+      profilesDir: r.VIGIE_PROFILES_DIR ? path.resolve(r.VIGIE_PROFILES_DIR) : undefined,
+      decoderOptions: {
+        'ttn-v3': { deviceId: r.VIGIE_TTN_DEVICE_ID },
+        'chirpstack-v4': { deviceId: r.VIGIE_CHIRPSTACK_DEVICE_ID },
+        'sparkplug-b': { rebirthMinIntervalMs: r.VIGIE_SPARKPLUG_REBIRTH_INTERVAL_MS },
+        ngsi: { localZone: r.VIGIE_NGSI_LOCAL_ZONE },
+      },
+      replayMax: r.VIGIE_REPLAY_MAX,
+    },
   };
 }

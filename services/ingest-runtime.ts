@@ -4,28 +4,33 @@
  */
 import type { Logger } from 'pino';
 import type pg from 'pg';
-import type { InboundMessage } from '../ingest/decoder.ts';
-import { DecoderRegistry } from '../ingest/decoders/registry.ts';
+import type { DecoderState, InboundMessage } from '../ingest/decoder.ts';
+import { DEFAULT_ROUTES as FORMAT_ROUTES } from '../ingest/default-routes.ts';
+import { builtinDecoders, DecoderRegistry } from '../ingest/decoders/registry.ts';
 import { MqttSource } from '../ingest/mqtt/mqtt-source.ts';
-import { processMessage, type ProcessOptions } from '../ingest/process-message.ts';
+import { processMessage, type ProcessedMessage, type ProcessOptions } from '../ingest/process-message.ts';
 import { RunningSink, type Batch } from '../ingest/running-sink.ts';
 import type { TopicRoute } from '../ingest/topic-routes.ts';
-import { NATIVE_TOPIC_PATTERN } from '../schemas/index.ts';
+import type { DeviceProfile } from '../schemas/index.ts';
 import type { Config } from './config.ts';
+import { ConfigError } from './config.ts';
+import { loadProfiles } from './formats/profiles.ts';
 import type { DeviceRegistry } from './registry.ts';
 import { isContentError } from './store/pool.ts';
 import type { PlatformTelemetry } from './telemetry.ts';
 import { writeBatch } from './store/write-batch.ts';
 
-/** Default topic routes; later wire formats add theirs here (first match wins). */
-export const DEFAULT_ROUTES: TopicRoute[] = [{ filter: NATIVE_TOPIC_PATTERN, decoder: 'native' }];
+/** Default topic routes of every wire format (first match wins); see ingest/default-routes.ts. */
+export const DEFAULT_ROUTES: TopicRoute[] = FORMAT_ROUTES;
 
 export interface IngestRuntime {
   source: MqttSource;
   sink: RunningSink;
   processOptions: ProcessOptions;
-  /** Runs a message through the same path as MQTT (used by HTTP intakes and replays). */
-  submit(message: InboundMessage): Promise<void>;
+  /** Device profiles in use (built-in plus VIGIE_PROFILES_DIR). */
+  profiles: Map<string, DeviceProfile>;
+  /** Runs a message through the same path as MQTT (used by HTTP intakes); resolves once committed. */
+  submit(message: InboundMessage): Promise<ProcessedMessage>;
   stop(timeoutMs: number): Promise<void>;
   destroy(): Promise<void>;
 }
@@ -45,14 +50,32 @@ export interface IngestRuntimeOptions {
 
 export async function startIngest(o: IngestRuntimeOptions): Promise<IngestRuntime> {
   const { config, logger, telemetry } = o;
-  const routes = o.routes ?? DEFAULT_ROUTES;
+  const routes = o.routes ?? config.formats.routes;
+  const decoders = o.decoders ?? new DecoderRegistry(builtinDecoders(config.formats.decoderOptions));
+  for (const r of routes) {
+    if (!decoders.get(r.decoder)) throw new ConfigError(`route ${r.filter} names decoder ${r.decoder}; known decoders: ${decoders.names().join(', ')}`);
+  }
+  const profiles = loadProfiles(config.formats.profilesDir);
+  for (const d of o.registry.devices) {
+    if (d.profile && !profiles.has(d.profile)) logger.warn({ deviceId: d.id, profile: d.profile }, 'device names a profile that is not loaded; the default profile applies');
+  }
+  // Decoder state (Sparkplug alias tables) lives as long as this process, like the MQTT session.
+  const states = new Map<string, DecoderState>();
   const processOptions: ProcessOptions = {
     routes,
-    decoders: o.decoders ?? new DecoderRegistry(),
+    decoders,
     policy: { maxFutureMs: config.ingest.maxFutureMs, maxAgeMs: config.ingest.maxAgeMs },
     maxPayloadBytes: config.ingest.maxPayloadBytes,
     deadLetterMaxBytes: config.ingest.deadLetterMaxBytes,
-    context: { device: (id) => o.registry.get(id) },
+    context: {
+      device: (id) => o.registry.get(id),
+      profile: (name) => profiles.get(name),
+      state: (decoder) => {
+        let st = states.get(decoder);
+        if (!st) states.set(decoder, (st = new Map()));
+        return st;
+      },
+    },
   };
   const sink = new RunningSink({
     sink: { write: (batch) => writeBatch(o.pool, batch), isContentError },
@@ -73,13 +96,14 @@ export async function startIngest(o: IngestRuntimeOptions): Promise<IngestRuntim
     username: config.mqtt.username,
     password: config.mqtt.password,
     protocolVersion: o.protocolVersion,
-    filters: [...new Set(routes.map((r) => r.filter))],
+    filters: [...new Set(routes.filter((r) => r.source !== 'http').map((r) => r.filter))],
     topicPrefix: config.mqtt.topicPrefix,
     sharedGroup: config.mqtt.sharedGroup,
     receiveMaximum: config.ingest.maxInflight,
     logger: logger.child({ component: 'mqtt' }),
   });
-  const accept = (message: InboundMessage, ack: () => void) => {
+  const mqttLog = logger.child({ component: 'commands' });
+  const accept = (message: InboundMessage, ack: () => void): ProcessedMessage | undefined => {
     let processed;
     try {
       processed = processMessage(message, processOptions);
@@ -87,9 +111,16 @@ export async function startIngest(o: IngestRuntimeOptions): Promise<IngestRuntim
       // processMessage guards decoders; this is a bug in Vigie itself. Keep the message
       // unacknowledged (the broker redelivers it) rather than lose it.
       logger.error({ err, topic: message.topic }, 'message processing failed');
-      return;
+      return undefined;
+    }
+    // Answers the decoder asked for (Sparkplug rebirth requests) leave at once: they carry no
+    // data, and waiting for the commit would only delay the node's BIRTH.
+    for (const c of processed.commands ?? []) {
+      mqttLog.info({ topic: c.topic, reason: c.reason }, 'publishing command');
+      source.publish(c.topic, c.payload, { qos: c.qos }).catch((err: unknown) => mqttLog.warn({ err, topic: c.topic }, 'command publish failed'));
     }
     sink.push(processed, message, ack);
+    return processed;
   };
   await source.start({
     accept,
@@ -101,10 +132,16 @@ export async function startIngest(o: IngestRuntimeOptions): Promise<IngestRuntim
     source,
     sink,
     processOptions,
+    profiles,
     async submit(message) {
       await sink.waitForCapacity();
       telemetry.ingest.messagesReceived.inc();
-      await new Promise<void>((resolve) => accept(message, resolve));
+      let processed: ProcessedMessage | undefined;
+      await new Promise<void>((resolve, reject) => {
+        processed = accept(message, resolve);
+        if (!processed) reject(new Error(`message on ${message.topic} could not be processed`));
+      });
+      return processed!;
     },
     async stop(timeoutMs) {
       source.pause();

@@ -17,9 +17,13 @@ export interface DeviceRow {
   tags: Record<string, string>;
   firstSeen: string | null;
   lastSeen: string | null;
+  /** Presence from the wire format (Sparkplug B BIRTH/DEATH); null when it says nothing. */
+  online: boolean | null;
+  statusChangedAt: string | null;
+  statusReason: string | null;
 }
 
-const COLUMNS = `id, name, kind, domain, registered, lat, lon, site, road, building, profile, period_seconds, tags, first_seen, last_seen`;
+const COLUMNS = `id, name, kind, domain, registered, lat, lon, site, road, building, profile, period_seconds, tags, first_seen, last_seen, online, status_changed_at, status_reason`;
 
 function toRow(r: Record<string, unknown>): DeviceRow {
   return {
@@ -37,6 +41,9 @@ function toRow(r: Record<string, unknown>): DeviceRow {
     tags: (r.tags as Record<string, string>) ?? {},
     firstSeen: r.first_seen ? (r.first_seen as Date).toISOString() : null,
     lastSeen: r.last_seen ? (r.last_seen as Date).toISOString() : null,
+    online: (r.online as boolean | null) ?? null,
+    statusChangedAt: r.status_changed_at ? (r.status_changed_at as Date).toISOString() : null,
+    statusReason: (r.status_reason as string | null) ?? null,
   };
 }
 

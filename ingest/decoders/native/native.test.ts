@@ -2,7 +2,7 @@ import t from 'tap';
 import type { DecodeContext } from '../../decoder.ts';
 import { nativeDecoder } from './index.ts';
 
-const ctx: DecodeContext = { now: new Date(), device: () => undefined };
+const ctx: DecodeContext = { now: new Date(), device: () => undefined, profile: () => undefined, state: () => new Map() };
 const decode = (topic: string, payload: string | object) =>
   nativeDecoder.decode({ topic, payload: Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload)), receivedAt: new Date('2026-01-15T06:30:00Z') }, ctx);
 

@@ -22,6 +22,20 @@ export const deadLetterItemSchema = z.object({
   payloadEncoding: z.enum(['utf8', 'base64']),
   payloadSize: z.number(),
   truncated: z.boolean(),
+  replayedAt: z.string().nullable(),
+  replayAttempts: z.number(),
+});
+
+/** Selection shared by the listing and the replay. */
+export const deadLetterFilterSchema = z.object({
+  from: timeParam.optional(),
+  to: timeParam.optional(),
+  topic: z.string().max(1024).optional(),
+  device: z.string().max(128).optional(),
+  decoder: z.string().max(64).optional(),
+  code: z.enum(REJECT_CODES).optional(),
+  reason: z.string().min(1).max(200).optional().describe('case-insensitive substring of the reason'),
+  status: z.enum(['open', 'replayed', 'all']).default('all'),
 });
 
 export async function deadLetterRoutes(app: FastifyInstance, opts: { pool: pg.Pool }): Promise<void> {
@@ -32,13 +46,7 @@ export async function deadLetterRoutes(app: FastifyInstance, opts: { pool: pg.Po
       schema: {
         tags: ['dead letters'],
         summary: 'Rejected messages, newest first',
-        querystring: z.object({
-          from: timeParam.optional(),
-          to: timeParam.optional(),
-          topic: z.string().max(1024).optional(),
-          device: z.string().max(128).optional(),
-          decoder: z.string().max(64).optional(),
-          code: z.enum(REJECT_CODES).optional(),
+        querystring: deadLetterFilterSchema.extend({
           limit: limitParam(100, 1000),
           cursor: z.string().regex(/^\d+$/, 'expected a cursor returned by this API').optional(),
         }),
@@ -54,6 +62,8 @@ export async function deadLetterRoutes(app: FastifyInstance, opts: { pool: pg.Po
         device: q.device,
         decoder: q.decoder,
         code: q.code,
+        reason: q.reason,
+        status: q.status,
         before: q.cursor ? Number(q.cursor) : undefined,
         limit: q.limit,
       });

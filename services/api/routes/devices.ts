@@ -24,6 +24,9 @@ export const deviceItemSchema = z.object({
   tags: z.record(z.string(), z.string()),
   firstSeen: z.string().nullable(),
   lastSeen: z.string().nullable(),
+  online: z.boolean().nullable().describe('Presence from the wire format (Sparkplug B BIRTH/DEATH); null when it says nothing'),
+  statusChangedAt: z.string().nullable(),
+  statusReason: z.string().nullable(),
 });
 
 export async function deviceRoutes(app: FastifyInstance, opts: { pool: pg.Pool }): Promise<void> {

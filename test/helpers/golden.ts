@@ -1,0 +1,87 @@
+/**
+ * Golden cases of the decoders (Telegraf's testdata habit): each
+ * `ingest/decoders/<format>/testdata/<case>/` folder holds
+ * - `topic.txt` and one payload file (`payload.json`, `payload.txt` or `payload.bin`, bytes as sent);
+ * - optional `context.json`: `receivedAt`, registry `devices`, and `before`: earlier messages
+ *   (`{topic, payload: <file in the case folder>}`) that build decoder state (Sparkplug BIRTHs);
+ * - `expected.json`: observations, dead letters (code, field, reason pattern), commands, device status.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { DecoderState, InboundMessage } from '../../ingest/decoder.ts';
+import { builtinDecoders, DecoderRegistry } from '../../ingest/decoders/registry.ts';
+import { DEFAULT_ROUTES } from '../../ingest/default-routes.ts';
+import type { ProcessOptions } from '../../ingest/process-message.ts';
+import { deviceSchema, type Device } from '../../schemas/index.ts';
+import { loadProfiles } from '../../services/formats/profiles.ts';
+
+export const DECODERS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'ingest', 'decoders');
+
+export interface GoldenCase {
+  format: string;
+  name: string;
+  dir: string;
+  message: InboundMessage;
+  before: InboundMessage[];
+  devices: Device[];
+  expectedPath: string;
+}
+
+function readPayload(dir: string, file?: string): Buffer {
+  if (file) return readFileSync(path.join(dir, file));
+  for (const f of ['payload.json', 'payload.txt', 'payload.bin']) if (existsSync(path.join(dir, f))) return readFileSync(path.join(dir, f));
+  throw new Error(`${dir}: no payload file`);
+}
+
+export function loadGoldenCases(): GoldenCase[] {
+  const cases: GoldenCase[] = [];
+  for (const format of readdirSync(DECODERS_DIR).sort()) {
+    const root = path.join(DECODERS_DIR, format, 'testdata');
+    if (!existsSync(root)) continue;
+    for (const name of readdirSync(root).sort()) {
+      const dir = path.join(root, name);
+      if (!existsSync(path.join(dir, 'topic.txt'))) continue;
+      const ctx = existsSync(path.join(dir, 'context.json')) ? JSON.parse(readFileSync(path.join(dir, 'context.json'), 'utf8')) : {};
+      const receivedAt = new Date(ctx.receivedAt ?? '2026-01-15T08:00:05Z');
+      cases.push({
+        format,
+        name,
+        dir,
+        message: { topic: readFileSync(path.join(dir, 'topic.txt'), 'utf8').trim(), payload: readPayload(dir), receivedAt },
+        before: (ctx.before ?? []).map((b: { topic: string; payload: string }, i: number) => ({
+          topic: b.topic,
+          payload: readPayload(dir, b.payload),
+          receivedAt: new Date(receivedAt.getTime() - 1000 * ((ctx.before?.length ?? 0) - i)),
+        })),
+        devices: (ctx.devices ?? []).map((d: unknown) => deviceSchema.parse(d)),
+        expectedPath: path.join(dir, 'expected.json'),
+      });
+    }
+  }
+  return cases;
+}
+
+const profiles = loadProfiles();
+
+/** Process options as the platform builds them, with a fresh decoder state and the case's registry. */
+export function goldenOptions(devices: Device[] = []): ProcessOptions {
+  const byId = new Map(devices.map((d) => [d.id, d]));
+  const states = new Map<string, DecoderState>();
+  return {
+    routes: DEFAULT_ROUTES,
+    decoders: new DecoderRegistry(builtinDecoders({ 'sparkplug-b': { rebirthMinIntervalMs: 10_000 } })),
+    policy: { maxFutureMs: 300_000, maxAgeMs: 3660 * 86400_000 },
+    maxPayloadBytes: 256 * 1024,
+    deadLetterMaxBytes: 16 * 1024,
+    context: {
+      device: (id) => byId.get(id),
+      profile: (name) => profiles.get(name),
+      state: (decoder) => {
+        let s = states.get(decoder);
+        if (!s) states.set(decoder, (s = new Map()));
+        return s;
+      },
+    },
+  };
+}
