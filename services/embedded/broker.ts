@@ -7,6 +7,7 @@
  */
 import net from 'node:net';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { Aedes } from 'aedes';
 import levelPersistence from 'aedes-persistence-level';
 import { Level } from 'level';
@@ -20,12 +21,19 @@ export interface EmbeddedBrokerHandle {
 }
 
 export async function startEmbeddedBroker(port: number, dataDir: string, logger: Logger, host = '0.0.0.0'): Promise<EmbeddedBrokerHandle> {
+  const log = logger.child({ component: 'embedded-broker' });
   const db = new Level<string, unknown>(path.join(dataDir, 'mqtt'));
   await db.open();
-  const broker = await Aedes.createBroker({ id: 'vigie-embedded', persistence: levelPersistence(db as never) });
+  const persistence = levelPersistence(db as never) as { createRetainedStreamCombi(patterns: string[]): Readable };
+  // aedes pipes this stream without an error listener (lib/handlers/subscribe.js): a SUBSCRIBE
+  // still fetching retained messages while the broker shuts down would crash the process with
+  // LEVEL_DATABASE_NOT_OPEN. The subscriber is gone by then; end its stream quietly.
+  const createRetained = persistence.createRetainedStreamCombi.bind(persistence);
+  persistence.createRetainedStreamCombi = (patterns) =>
+    createRetained(patterns).on('error', (err: Error) => log.debug({ err }, 'retained-message lookup ended by shutdown'));
+  const broker = await Aedes.createBroker({ id: 'vigie-embedded', persistence });
   const closeBroker = () => new Promise<void>((resolve) => broker.close(() => resolve())).then(() => db.close());
   const server = net.createServer(broker.handle);
-  const log = logger.child({ component: 'embedded-broker' });
   broker.on('clientError', (client, err) => log.debug({ clientId: client?.id, err }, 'client error'));
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
