@@ -18,9 +18,10 @@ import { migrate } from './store/migrate.ts';
 import { createPool } from './store/pool.ts';
 import { setupTimescale } from './store/timescale.ts';
 import { createTelemetry } from './telemetry.ts';
+import { alertingModule } from './alerting/module.ts';
 
 /** Capabilities plugged into the platform, in start order (see platform-module.ts). */
-const MODULES: ModuleFactory[] = [];
+const MODULES: ModuleFactory[] = [alertingModule];
 
 export interface Platform {
   config: Config;
