@@ -100,8 +100,10 @@ export async function runBacktest(pool: pg.Pool, deviceInfo: (id: string) => Dev
       if (groupT < from) {
         for (const o of group) core.memory.add(o.deviceId, o.metric, o.channel, groupT, o.value);
       } else {
+        // The timer as it stood just before this reading: a reading at the very instant a
+        // `for` would elapse decides, as it would live when it arrives first.
         if (groupT - lastTick >= tickMs) {
-          record(core.tick(groupT));
+          record(core.tick(groupT - 1));
           lastTick = groupT;
         }
         record(core.ingest(group, groupT));
