@@ -120,6 +120,13 @@ export class EvaluationCore {
     return this.byId.get(id);
   }
 
+  /** Forgets every key state (before reloading them from the store). */
+  clearStates(): void {
+    this.states.clear();
+    this.active.clear();
+    this.dirty.clear();
+  }
+
   loadState(s: KeyState): void {
     const k = stateKey(s.ruleId, s.deviceId, s.channel);
     this.states.set(k, s);

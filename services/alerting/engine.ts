@@ -10,11 +10,11 @@ import type { Logger } from 'pino';
 import type pg from 'pg';
 import type { Observation } from '../../schemas/index.ts';
 import type { CompiledRule } from './compiled-rule.ts';
-import { EvaluationCore, type Transition } from './core.ts';
+import { EvaluationCore, type KeyState, type Transition } from './core.ts';
 import type { Dispatcher } from './notify/dispatcher.ts';
 import type { DeviceInfo } from './scope.ts';
 import { silenceCovering } from './silence-match.ts';
-import { applyTransition, closeRuleAlerts, escalationCandidates, markEscalated, touchOpenAlerts, type AlertView } from './store/alerts.ts';
+import { applyTransition, closeRuleAlerts, escalationCandidates, markEscalated, orphanRuleIds, touchOpenAlerts, type AlertView } from './store/alerts.ts';
 import { currentSilences, type SilenceView } from './store/silences.ts';
 import { loadStates, saveStates } from './store/state.ts';
 
@@ -32,7 +32,16 @@ export interface AlertEvent {
   at: string;
 }
 
+export interface EngineInstruments {
+  evaluations: { inc(n: number): void };
+  transitions: { inc(labels: { kind: string }, n?: number): void };
+  stepSeconds: { observe(v: number): void };
+  lateObservations: { inc(n: number): void };
+  historicalObservations: { inc(n: number): void };
+}
+
 export interface EngineDeps {
+  instruments?: EngineInstruments;
   pool: pg.Pool;
   logger: Logger;
   deviceInfo: (id: string) => DeviceInfo;
@@ -78,7 +87,12 @@ export class AlertEngine extends EventEmitter {
 
   async start(rules: CompiledRule[]): Promise<void> {
     this.core.setRules(rules);
-    for (const s of await loadStates(this.d.pool)) this.core.loadState(s);
+    for (const s of await loadStates(this.d.pool)) if (this.core.ruleById(s.ruleId)) this.core.loadState(s);
+    // Rules removed from the folder (or disabled) while Vigie was down: close what they left open.
+    for (const id of await orphanRuleIds(this.d.pool, this.core.ruleIds())) {
+      await closeRuleAlerts(this.d.pool, id, new Date(this.now()), 'rule removed or disabled');
+      await this.d.pool.query(`delete from alert_rule_state where rule_id = $1`, [id]);
+    }
     await this.warmMemory();
     this.silences = await currentSilences(this.d.pool, new Date(this.now()));
     this.timer = setInterval(() => void this.tick(), this.d.tickMs);
@@ -166,9 +180,18 @@ export class AlertEngine extends EventEmitter {
     while (this.pending.length > 0) {
       const take = this.pending.splice(0, this.pending.length);
       const observations = take.length === 1 ? take[0]!.observations : take.flatMap((b) => b.observations);
+      const before = { ...this.core.stats };
       const transitions = this.core.ingest(observations, this.now());
       await this.persist(transitions);
-      this.emit('step', { committedAt: take[0]!.committedAt, doneAt: performance.now(), observations: observations.length, transitions: transitions.length } satisfies StepReport);
+      const doneAt = performance.now();
+      const ins = this.d.instruments;
+      if (ins) {
+        ins.evaluations.inc(this.core.stats.evaluations - before.evaluations);
+        ins.lateObservations.inc(this.core.stats.late - before.late);
+        ins.historicalObservations.inc(this.core.stats.historical - before.historical);
+        ins.stepSeconds.observe((doneAt - take[0]!.committedAt) / 1000);
+      }
+      this.emit('step', { committedAt: take[0]!.committedAt, doneAt, observations: observations.length, transitions: transitions.length } satisfies StepReport);
     }
     this.draining = false;
   }
@@ -177,40 +200,56 @@ export class AlertEngine extends EventEmitter {
   private async persist(transitions: Transition[]): Promise<void> {
     const dirty = this.core.takeDirty();
     if (transitions.length === 0 && dirty.length === 0) return;
-    const results = await pRetry(
-      async () => {
-        const client = await this.d.pool.connect();
-        try {
-          await client.query('begin');
-          const out: Array<{ tr: Transition; alert: AlertView }> = [];
-          for (const tr of transitions) {
-            const silence = tr.kind === 'firing' ? silenceCovering(this.silences, tr.rule.rule.id, tr.device, tr.channel, tr.time) : null;
-            out.push({ tr, alert: await applyTransition(client, tr, silence?.id ?? null) });
-          }
-          const changed = new Set(transitions.map((t) => t.state));
-          await touchOpenAlerts(
-            client,
-            dirty.filter((s) => s.phase !== 'idle' && s.alertId && !changed.has(s)).map((s) => ({ id: s.alertId!, value: s.lastValue })),
-          );
-          await saveStates(client, dirty);
-          await client.query('commit');
-          return out;
-        } catch (err) {
-          await client.query('rollback').catch(() => {});
-          throw err;
-        } finally {
-          client.release();
-        }
-      },
-      { retries: 5, minTimeout: 100, maxTimeout: 5000, onFailedAttempt: ({ error }) => this.d.logger.warn({ err: error }, 'alerting: persisting transitions failed; retrying') },
-    );
+    let results: Array<{ tr: Transition; alert: AlertView | null }>;
+    try {
+      results = await pRetry(() => this.write(transitions, dirty), {
+        retries: 5,
+        minTimeout: 100,
+        maxTimeout: 5000,
+        onFailedAttempt: ({ error }) => this.d.logger.warn({ err: error }, 'alerting: persisting transitions failed; retrying'),
+      });
+    } catch (err) {
+      // The memory got ahead of the table: go back to what is stored, so memory and table
+      // agree again (the transitions of this step are lost, never half-applied).
+      this.d.logger.error({ err, transitions: transitions.length }, 'alerting: could not persist transitions; reloading state from the store');
+      this.core.clearStates();
+      for (const s of await loadStates(this.d.pool)) if (this.core.ruleById(s.ruleId)) this.core.loadState(s);
+      return;
+    }
     for (const { tr, alert } of results) {
+      this.d.instruments?.transitions.inc({ kind: tr.kind });
+      if (!alert) continue;
       this.publish(tr.kind, alert);
       if (tr.kind !== 'firing' && tr.kind !== 'resolved') continue;
       // Silenced alerts are recorded and streamed, never notified (maintenance windows).
       const silencedNow = tr.kind === 'resolved' && silenceCovering(this.silences, tr.rule.rule.id, tr.device, tr.channel, tr.time) !== null;
       if (alert.silenced || silencedNow) continue;
       this.d.dispatcher.send(tr.kind, alert, tr.rule.rule.notify);
+    }
+  }
+
+  private async write(transitions: Transition[], dirty: KeyState[]): Promise<Array<{ tr: Transition; alert: AlertView | null }>> {
+    const client = await this.d.pool.connect();
+    try {
+      await client.query('begin');
+      const out: Array<{ tr: Transition; alert: AlertView | null }> = [];
+      for (const tr of transitions) {
+        const silence = tr.kind === 'firing' ? silenceCovering(this.silences, tr.rule.rule.id, tr.device, tr.channel, tr.time) : null;
+        out.push({ tr, alert: await applyTransition(client, tr, silence?.id ?? null) });
+      }
+      const changed = new Set(transitions.map((t) => t.state));
+      await touchOpenAlerts(
+        client,
+        dirty.filter((s) => s.phase !== 'idle' && s.alertId && !changed.has(s)).map((s) => ({ id: s.alertId!, value: s.lastValue })),
+      );
+      await saveStates(client, dirty);
+      await client.query('commit');
+      return out;
+    } catch (err) {
+      await client.query('rollback').catch(() => {});
+      throw err;
+    } finally {
+      client.release();
     }
   }
 

@@ -4,6 +4,7 @@
  */
 import type { ModuleFactory, PlatformModule } from '../platform-module.ts';
 import { AlertEngine, systemClock } from './engine.ts';
+import { createAlertingInstruments } from './instruments.ts';
 import { Dispatcher } from './notify/dispatcher.ts';
 import { alertRoutes } from './routes/alerts.ts';
 import { ruleRoutes } from './routes/rules.ts';
@@ -29,7 +30,7 @@ export const alertingModule: ModuleFactory = async (ctx): Promise<PlatformModule
     record: (d) => recordDelivery(ctx.pool, d),
     now: () => engine.now(),
   });
-  engine = new AlertEngine({ pool: ctx.pool, logger, deviceInfo, dispatcher, clock: systemClock, tickMs: cfg.tickMs, maxLagMs: cfg.maxLagMs });
+  engine = new AlertEngine({ instruments: createAlertingInstruments(ctx.telemetry.registry), pool: ctx.pool, logger, deviceInfo, dispatcher, clock: systemClock, tickMs: cfg.tickMs, maxLagMs: cfg.maxLagMs });
   await engine.start(await syncAndLoadRules(ctx.pool, cfg.rulesDir, logger));
   const runtime: AlertingRuntime = {
     engine,

@@ -82,6 +82,14 @@ t.test('missing data: offline when silent past the device delay, recovered when 
   t.same(kinds(c.tick(T0 + 100 * MIN)), ['firing@58'], 'silent again: fires with the time it went silent + delay');
 });
 
+t.test('missing data of one metric while the device keeps reporting others', async (t) => {
+  const c = core({ id: 'no-co2', name: 'CO2 sensor silent', severity: 'info', condition: { type: 'missing', metric: 'co2', after: '30m' } });
+  c.ingest(obs('room', T0, { co2: 500, air_temperature: 20 }), T0);
+  for (let m = 5; m <= 40; m += 5) c.ingest(obs('room', T0 + m * MIN, { air_temperature: 20 }), T0 + m * MIN);
+  t.same(kinds(c.tick(T0 + 40 * MIN)), ['firing@30'], 'the device is alive, its CO2 channel is not');
+  t.same(kinds(c.ingest(obs('room', T0 + 45 * MIN, { co2: 480 }), T0 + 45 * MIN)), ['resolved@45']);
+});
+
 t.test('consecutive periods: congestion only after 2 periods, counted once per observed time', async (t) => {
   const c = core({
     id: 'cong',

@@ -87,6 +87,9 @@ t.test('a backfill of old data is stored but raises no alert as if it were curre
   const stored = await sc.tp.get<{ items: unknown[] }>('/api/v1/observations?device=mast-1');
   t.equal(stored.body.items.length, 1, 'the backfill is in history');
   t.equal((await alertsOf(sc.tp, 'device=mast-1')).length, 0, 'but no stale alert');
+  const metrics = await sc.tp.platform.app.inject({ method: 'GET', url: '/metrics' });
+  t.match(metrics.body, /vigie_alert_historical_observations_total [1-9]/, 'counted as history');
+  t.match(metrics.body, /vigie_alert_transitions_total\{kind="firing"\} [1-9]/);
   // Current data from the same device still alerts.
   await sc.send('mast-1', now, { wind_gust: 25 });
   t.equal((await alertsOf(sc.tp, 'device=mast-1&state=firing')).length, 1);

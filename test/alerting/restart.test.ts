@@ -79,3 +79,14 @@ t.test('offline detection survives the restarts (last seen comes from the store)
   t.equal(offline[0]?.state, 'firing');
   t.equal(offline[0]?.firedAt, new Date(T0 + 32 * MIN).toISOString(), 'last seen + 20 min');
 });
+
+t.test('a rule removed from the folder while Vigie was down has its open alerts closed at start', async (t) => {
+  await sc.stop();
+  sc = await startScenario({ rules: [rules[0]!], devices, db, dir, clockStart: T0 + 50 * MIN });
+  const [offline] = await alertsOf(sc.tp, 'device=rws-quiet&rule=offline');
+  t.equal(offline?.state, 'resolved');
+  const detail = await sc.tp.get<{ timeline: Array<{ type: string; detail: { reason?: string } }> }>(`/api/v1/alerts/${offline!.id}`);
+  t.same(detail.body.timeline.at(-1), { ...detail.body.timeline.at(-1), type: 'resolved', detail: { reason: 'rule removed or disabled' } });
+  const rulesNow = await sc.tp.get<{ items: Array<{ rule: { id: string } }> }>('/api/v1/rules');
+  t.same(rulesNow.body.items.map((r) => r.rule.id), ['fog']);
+});

@@ -81,21 +81,24 @@ export async function addEvent(db: pg.Pool | pg.PoolClient, alertId: string, typ
 }
 
 /**
- * Writes one transition; returns the alert after it. `silenceId` is the silence covering the
- * alert when it fires (recorded, so the timeline tells why nobody was notified).
+ * Writes one transition; returns the alert after it, or null for a resolution with no open
+ * alert to close. Alerts are addressed by their key (rule, device, channel) and the
+ * one-open-alert index, not by a remembered id, so a state that got ahead of the table (a
+ * failed commit) cannot open a second alert or lose one. `silenceId` is the silence
+ * covering the alert when it fires (recorded, so the timeline tells why nobody was notified).
  */
-export async function applyTransition(db: pg.PoolClient, tr: Transition, silenceId: string | null): Promise<AlertView> {
+export async function applyTransition(db: pg.PoolClient, tr: Transition, silenceId: string | null): Promise<AlertView | null> {
   const time = new Date(tr.time);
   const detail = { reason: tr.reason };
   let row: Record<string, unknown> | undefined;
-  if (tr.kind === 'pending' || (tr.kind === 'firing' && !tr.state.alertId)) {
+  if (tr.kind === 'pending' || tr.kind === 'firing') {
     const state = tr.kind;
     const res = await db.query(
       `insert into alerts (rule_id, rule_name, severity, domain, device_id, channel, state, started_at, fired_at, last_value, summary, silenced, silence_id)
        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
        on conflict (rule_id, device_id, channel) where state <> 'resolved'
-       do update set state = excluded.state, fired_at = coalesce(excluded.fired_at, alerts.fired_at), last_value = excluded.last_value,
-         silenced = alerts.silenced or excluded.silenced, silence_id = coalesce(alerts.silence_id, excluded.silence_id), updated_at = now()
+       do update set state = excluded.state, fired_at = coalesce(excluded.fired_at, alerts.fired_at), last_value = coalesce(excluded.last_value, alerts.last_value),
+         summary = excluded.summary, silenced = alerts.silenced or excluded.silenced, silence_id = coalesce(alerts.silence_id, excluded.silence_id), updated_at = now()
        returning *`,
       [
         tr.rule.rule.id,
@@ -116,15 +119,17 @@ export async function applyTransition(db: pg.PoolClient, tr: Transition, silence
     row = res.rows[0];
   } else {
     const res = await db.query(
-      tr.kind === 'firing'
-        ? `update alerts set state = 'firing', fired_at = $2, last_value = coalesce($3, last_value), silenced = silenced or $4, silence_id = coalesce(silence_id, $5), updated_at = now() where id = $1 returning *`
-        : `update alerts set state = 'resolved', resolved_at = $2, last_value = coalesce($3, last_value), updated_at = now() where id = $1 and state <> 'resolved' returning *`,
-      tr.kind === 'firing' ? [tr.state.alertId, time, tr.value, silenceId !== null, silenceId] : [tr.state.alertId, time, tr.value],
+      `update alerts set state = 'resolved', resolved_at = $4, last_value = coalesce($5, last_value), updated_at = now()
+        where rule_id = $1 and device_id = $2 and channel = $3 and state <> 'resolved' returning *`,
+      [tr.rule.rule.id, tr.device.id, tr.channel, time, tr.value],
     );
     row = res.rows[0];
+    if (!row) {
+      tr.state.alertId = null;
+      return null;
+    }
   }
-  if (!row) throw new Error(`alert ${tr.state.alertId} for ${tr.rule.rule.id}/${tr.device.id} vanished`);
-  const alert = toAlertView(row);
+  const alert = toAlertView(row!);
   await addEvent(db, alert.id, tr.kind, time, tr.value, detail);
   if (tr.kind === 'firing' && silenceId !== null) await addEvent(db, alert.id, 'silenced', time, null, { silenceId });
   tr.state.alertId = tr.kind === 'resolved' || tr.kind === 'cancelled' ? null : alert.id;
@@ -225,6 +230,12 @@ export async function recordDelivery(pool: pg.Pool, d: { alertId: string; event:
     d.httpStatus,
     d.error,
   ]);
+}
+
+/** Open alerts of rules that no longer run (removed from the files, deleted, disabled). */
+export async function orphanRuleIds(pool: pg.Pool, ruleIds: string[]): Promise<string[]> {
+  const { rows } = await pool.query<{ rule_id: string }>(`select distinct rule_id from alerts where state <> 'resolved' and not (rule_id = any($1::text[]))`, [ruleIds]);
+  return rows.map((r) => r.rule_id);
 }
 
 /** Closes the open alerts of a rule that was deleted or disabled. */
