@@ -47,6 +47,7 @@ out(`  API      ${platform.httpUrl}/api/v1/devices`);
 out(`  latest   ${platform.httpUrl}/api/v1/devices/rws-rd910-pr42/latest`);
 out(`  docs     ${platform.httpUrl}/docs`);
 out(`  metrics  ${platform.httpUrl}/metrics`);
+out(`  alerts   ${platform.httpUrl}/api/v1/alerts?state=firing  (live: /api/v1/alerts/stream, rules: /api/v1/rules)`);
 out(`  MQTT     ${platform.mqttUrl}  (publish to vigie/<deviceId>/telemetry)`);
 for (const note of notes) out(`  note     ${note}`);
 out('Press Ctrl+C to stop.');

@@ -15,7 +15,7 @@
 import type { Observation } from '../../schemas/index.ts';
 import type { ConsecutiveCondition } from '../../schemas/alerting.ts';
 import type { CompiledRule } from './compiled-rule.ts';
-import { defaultStalenessMs, evaluate, primaryValue, type EvalContext } from './conditions.ts';
+import { defaultStalenessMs, evaluate, freshValue, primaryValue, type EvalContext } from './conditions.ts';
 import { matchesChannel, matchesScope, type DeviceInfo } from './scope.ts';
 import { SeriesMemory } from './series-memory.ts';
 
@@ -50,6 +50,8 @@ export interface Transition {
   /** Observed time of the transition. */
   time: number;
   value: number | null;
+  /** Fresh value of every metric the rule reads, at the transition (for people reading the alert). */
+  values: Record<string, number>;
   state: KeyState;
   reason: string;
 }
@@ -255,17 +257,22 @@ export class EvaluationCore {
     s.lastEval = t;
     if (holds === undefined) return null;
     const value = primaryValue(r.metrics[0], ctx);
+    const values: Record<string, number> = {};
+    for (const m of r.metrics) {
+      const p = freshValue(ctx, m);
+      if (p) values[m] = p.v;
+    }
     if (holds) {
       s.lastTrue = t;
       s.lastValue = value;
       if (s.phase === 'idle') {
         s.since = t;
-        if (r.forMs === 0) return this.fire(r, device, s, t, value, 'condition met');
+        if (r.forMs === 0) return this.fire(r, device, s, t, value, 'condition met', values);
         s.phase = 'pending';
         this.markDirty(s);
-        return { kind: 'pending', rule: r, device, channel, time: t, value, state: s, reason: `condition met; waiting ${r.rule.for}` };
+        return { kind: 'pending', rule: r, device, channel, time: t, value, values, state: s, reason: `condition met; waiting ${r.rule.for}` };
       }
-      if (s.phase === 'pending' && t - s.since! >= r.forMs) return this.fire(r, device, s, s.since! + r.forMs, value, `held for ${r.rule.for}`);
+      if (s.phase === 'pending' && t - s.since! >= r.forMs) return this.fire(r, device, s, s.since! + r.forMs, value, `held for ${r.rule.for}`, values);
       // Still pending or firing: the open alert is updated, not duplicated.
       this.markDirty(s);
       return null;
@@ -276,7 +283,7 @@ export class EvaluationCore {
     }
     const kind = s.phase === 'pending' ? 'cancelled' : 'resolved';
     this.reset(s);
-    return { kind, rule: r, device, channel, time: t, value, state: s, reason: kind === 'cancelled' ? `cleared before ${r.rule.for}` : 'condition cleared' };
+    return { kind, rule: r, device, channel, time: t, value, values, state: s, reason: kind === 'cancelled' ? `cleared before ${r.rule.for}` : 'condition cleared' };
   }
 
   /** Streak of consecutive periods; several messages with one observed time count once. */
@@ -289,12 +296,12 @@ export class EvaluationCore {
     return count >= c.periods;
   }
 
-  private fire(r: CompiledRule, device: DeviceInfo, s: KeyState, at: number, value: number | null, reason: string): Transition {
+  private fire(r: CompiledRule, device: DeviceInfo, s: KeyState, at: number, value: number | null, reason: string, values: Record<string, number> = {}): Transition {
     s.phase = 'firing';
     s.firedAt = at;
     if (s.since === null) s.since = at;
     this.markDirty(s);
-    return { kind: 'firing', rule: r, device, channel: s.channel, time: at, value, state: s, reason };
+    return { kind: 'firing', rule: r, device, channel: s.channel, time: at, value, values, state: s, reason };
   }
 
   private reset(s: KeyState): void {
@@ -322,7 +329,7 @@ export class EvaluationCore {
         out.push(this.fire(r, device, s, last + silentAfter, null, `no ${m.metric ?? 'observation'} since ${new Date(last).toISOString()}`));
       } else if (!silent && s.phase === 'firing') {
         this.reset(s);
-        out.push({ kind: 'resolved', rule: r, device, channel: '', time: last, value: null, state: s, reason: `heard again at ${new Date(last).toISOString()}` });
+        out.push({ kind: 'resolved', rule: r, device, channel: '', time: last, value: null, values: {}, state: s, reason: `heard again at ${new Date(last).toISOString()}` });
       }
     }
     return out;

@@ -100,6 +100,7 @@ t.test('signed webhook delivery, retried after a failure, status recorded on the
   t.equal(payload.alert.ruleId, 'boiler-fault');
   t.equal(payload.alert.deviceId, 'boiler-a');
   t.equal(payload.alert.state, 'firing');
+  t.equal(payload.alert.summary, 'Boiler fault: boiler-a (fault = 1)', 'the summary shows the values the rule read');
   t.equal(hits[1]!.headers['x-vigie-event'], 'alert.firing');
   const [alert] = await alertsOf(sc.tp, 'device=boiler-a');
   const d = await waitFor(async () => {

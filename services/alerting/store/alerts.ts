@@ -72,8 +72,9 @@ export function toAlertView(r: Record<string, unknown>): AlertView {
 
 function summaryOf(tr: Transition): string {
   const where = tr.device.name ?? tr.device.id;
-  const value = tr.value === null ? '' : ` (${tr.rule.metrics[0]} = ${tr.value})`;
-  return `${tr.rule.rule.name}: ${where}${tr.channel ? ` ${tr.channel}` : ''}${value}`;
+  const shown = Object.entries(tr.values).map(([m, v]) => `${m} = ${v}`);
+  const values = shown.length > 0 ? ` (${shown.join(', ')})` : tr.reason ? ` (${tr.reason})` : '';
+  return `${tr.rule.rule.name}: ${where}${tr.channel ? ` ${tr.channel}` : ''}${values}`;
 }
 
 export async function addEvent(db: pg.Pool | pg.PoolClient, alertId: string, type: string, time: Date, value: number | null, detail: Record<string, unknown>): Promise<void> {
@@ -89,7 +90,7 @@ export async function addEvent(db: pg.Pool | pg.PoolClient, alertId: string, typ
  */
 export async function applyTransition(db: pg.PoolClient, tr: Transition, silenceId: string | null): Promise<AlertView | null> {
   const time = new Date(tr.time);
-  const detail = { reason: tr.reason };
+  const detail = { reason: tr.reason, values: tr.values };
   let row: Record<string, unknown> | undefined;
   if (tr.kind === 'pending' || tr.kind === 'firing') {
     const state = tr.kind;
