@@ -105,6 +105,15 @@ t.test('backtest over stored history, by API and by CLI', async (t) => {
       ['cancelled', 48],
     ],
   );
+  const offline = await api('POST', '/api/v1/rules/backtest', {
+    rule: { id: 'try-offline', name: 'Offline', severity: 'info', scope: { devices: ['rws-h'] }, condition: { type: 'missing', after: '10m' } },
+    ...range,
+  });
+  t.same(
+    offline.json().transitions.map((x: { kind: string; time: string }) => [x.kind, (Date.parse(x.time) - H0) / MIN]),
+    [['firing', 58]],
+    'silent after the last reading at 48 min: offline at 58 min, found by the replayed timer',
+  );
   const badRange = await api('POST', '/api/v1/rules/file-gust/backtest', { from: range.to, to: range.from });
   t.equal(badRange.statusCode, 400);
   t.equal((await api('POST', '/api/v1/rules/nope/backtest', range)).statusCode, 404);

@@ -44,7 +44,8 @@ function readOnly(id: string): VigieError {
 
 export async function ruleRoutes(app: FastifyInstance, opts: { runtime: AlertingRuntime }): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const { pool, runtime } = { pool: opts.runtime.pool, runtime: opts.runtime };
+  const { runtime } = opts;
+  const { pool } = runtime;
   const idParams = z.object({ id: ruleIdSchema });
 
   r.get(
