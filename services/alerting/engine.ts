@@ -95,7 +95,13 @@ export class AlertEngine extends EventEmitter {
     }
     await this.warmMemory();
     this.silences = await currentSilences(this.d.pool, new Date(this.now()));
-    this.timer = setInterval(() => void this.tick(), this.d.tickMs);
+    // A slow tick (database trouble) must not pile up more ticks behind it.
+    let ticking = false;
+    this.timer = setInterval(() => {
+      if (ticking) return;
+      ticking = true;
+      void this.tick().finally(() => (ticking = false));
+    }, this.d.tickMs);
     this.timer.unref();
   }
 
@@ -177,6 +183,14 @@ export class AlertEngine extends EventEmitter {
   }
 
   private async drain(): Promise<void> {
+    try {
+      await this.drainPending();
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private async drainPending(): Promise<void> {
     while (this.pending.length > 0) {
       const take = this.pending.splice(0, this.pending.length);
       const observations = take.length === 1 ? take[0]!.observations : take.flatMap((b) => b.observations);
@@ -193,7 +207,6 @@ export class AlertEngine extends EventEmitter {
       }
       this.emit('step', { committedAt: take[0]!.committedAt, doneAt, observations: observations.length, transitions: transitions.length } satisfies StepReport);
     }
-    this.draining = false;
   }
 
   /** One transaction for the transitions and the state rows; events and notifications after commit. */
