@@ -7,6 +7,14 @@
  */
 import type { CompareCondition, Condition, MeanCondition, RateCondition, ThresholdCondition, ValueRef } from '../../schemas/alerting.ts';
 import { parseDuration } from '../../schemas/alerting.ts';
+
+/** Durations of validated rules, parsed once (evaluation is the hot path). */
+const durations = new Map<string, number>();
+function durationMs(text: string): number {
+  let v = durations.get(text);
+  if (v === undefined) durations.set(text, (v = parseDuration(text)));
+  return v;
+}
 import type { DeviceInfo } from './scope.ts';
 import type { Point, SeriesMemory } from './series-memory.ts';
 
@@ -84,7 +92,7 @@ function compare(c: CompareCondition, ctx: EvalContext): boolean | undefined {
 
 /** Change per hour between the value at the window start and the latest value. */
 export function ratePerHour(c: RateCondition, ctx: EvalContext): number | undefined {
-  const windowMs = parseDuration(c.window);
+  const windowMs = durationMs(c.window);
   const now = freshValue(ctx, c.metric);
   if (!now) return undefined;
   const channel = ctx.memory.latestOf(ctx.device.id, c.metric, ctx.channel) ? ctx.channel : '';
@@ -103,7 +111,7 @@ function rate(c: RateCondition, ctx: EvalContext): boolean | undefined {
 
 /** Mean of the readings in the window; unknown with less than half a window of data. */
 export function windowMean(c: MeanCondition, ctx: EvalContext): number | undefined {
-  const windowMs = parseDuration(c.window);
+  const windowMs = durationMs(c.window);
   const now = freshValue(ctx, c.metric);
   if (!now) return undefined;
   const channel = ctx.memory.latestOf(ctx.device.id, c.metric, ctx.channel) ? ctx.channel : '';
@@ -132,7 +140,7 @@ export function evaluate(c: Condition, ctx: EvalContext): boolean | undefined {
       return mean(c, ctx);
     case 'all':
     case 'any': {
-      const inner = c.staleness ? { ...ctx, stalenessMs: parseDuration(c.staleness) } : ctx;
+      const inner = c.staleness ? { ...ctx, stalenessMs: durationMs(c.staleness) } : ctx;
       let unknown = 0;
       for (const x of c.conditions) {
         const r = evaluate(x, inner);

@@ -257,22 +257,26 @@ export class EvaluationCore {
     s.lastEval = t;
     if (holds === undefined) return null;
     const value = primaryValue(r.metrics[0], ctx);
-    const values: Record<string, number> = {};
-    for (const m of r.metrics) {
-      const p = freshValue(ctx, m);
-      if (p) values[m] = p.v;
-    }
+    // Only transitions show every value: computed when one happens, not at each evaluation.
+    const valuesOf = () => {
+      const values: Record<string, number> = {};
+      for (const m of r.metrics) {
+        const p = freshValue(ctx, m);
+        if (p) values[m] = p.v;
+      }
+      return values;
+    };
     if (holds) {
       s.lastTrue = t;
       s.lastValue = value;
       if (s.phase === 'idle') {
         s.since = t;
-        if (r.forMs === 0) return this.fire(r, device, s, t, value, 'condition met', values);
+        if (r.forMs === 0) return this.fire(r, device, s, t, value, 'condition met', valuesOf());
         s.phase = 'pending';
         this.markDirty(s);
-        return { kind: 'pending', rule: r, device, channel, time: t, value, values, state: s, reason: `condition met; waiting ${r.rule.for}` };
+        return { kind: 'pending', rule: r, device, channel, time: t, value, values: valuesOf(), state: s, reason: `condition met; waiting ${r.rule.for}` };
       }
-      if (s.phase === 'pending' && t - s.since! >= r.forMs) return this.fire(r, device, s, s.since! + r.forMs, value, `held for ${r.rule.for}`, values);
+      if (s.phase === 'pending' && t - s.since! >= r.forMs) return this.fire(r, device, s, s.since! + r.forMs, value, `held for ${r.rule.for}`, valuesOf());
       // Still pending or firing: the open alert is updated, not duplicated.
       this.markDirty(s);
       return null;
@@ -283,7 +287,7 @@ export class EvaluationCore {
     }
     const kind = s.phase === 'pending' ? 'cancelled' : 'resolved';
     this.reset(s);
-    return { kind, rule: r, device, channel, time: t, value, values, state: s, reason: kind === 'cancelled' ? `cleared before ${r.rule.for}` : 'condition cleared' };
+    return { kind, rule: r, device, channel, time: t, value, values: valuesOf(), state: s, reason: kind === 'cancelled' ? `cleared before ${r.rule.for}` : 'condition cleared' };
   }
 
   /** Streak of consecutive periods; several messages with one observed time count once. */
