@@ -139,8 +139,7 @@ export type MissingCondition = z.infer<typeof missingConditionSchema>;
 export type MeanCondition = z.infer<typeof meanConditionSchema>;
 
 /** Leaves that a composite or a consecutive count may hold (missing data stands alone). */
-export const leafConditionSchema = z.union([thresholdConditionSchema, compareConditionSchema, rateConditionSchema, meanConditionSchema]);
-export type LeafCondition = z.infer<typeof leafConditionSchema>;
+export type LeafCondition = ThresholdCondition | CompareCondition | RateCondition | MeanCondition;
 
 export interface CompositeCondition {
   type: 'all' | 'any';
@@ -148,37 +147,49 @@ export interface CompositeCondition {
   staleness?: string;
 }
 
-export const compositeConditionSchema: z.ZodType<CompositeCondition> = z.lazy(() =>
-  z
-    .object({
-      type: z.enum(['all', 'any']),
-      conditions: z.array(z.union([leafConditionSchema, compositeConditionSchema])).min(1).max(32),
-      /** Each metric's latest value counts only if it is this recent (default: 2 periods, or 15m). */
-      staleness: durationSchema.optional(),
-    })
-    .strict(),
-) as z.ZodType<CompositeCondition>;
+// Discriminated on `type`, so an author's mistake is reported at its place
+// (condition.conditions.1.metric), not as "no union member matched".
+export const compositeConditionSchema: z.ZodType<CompositeCondition> = z
+  .object({
+    type: z.enum(['all', 'any']),
+    conditions: z.array(z.lazy(() => innerConditionSchema)).min(1).max(32),
+    /** Each metric's latest value counts only if it is this recent (default: 2 periods, or 15m). */
+    staleness: durationSchema.optional(),
+  })
+  .strict() as unknown as z.ZodType<CompositeCondition>;
+
+const innerConditionSchema: z.ZodType<LeafCondition | CompositeCondition> = z.discriminatedUnion('type', [
+  thresholdConditionSchema,
+  compareConditionSchema,
+  rateConditionSchema,
+  meanConditionSchema,
+  compositeConditionSchema as unknown as z.ZodObject<{ type: z.ZodEnum<{ all: 'all'; any: 'any' }> }>,
+]) as unknown as z.ZodType<LeafCondition | CompositeCondition>;
+
+export const leafConditionSchema = innerConditionSchema;
 
 /** True for `periods` consecutive reporting periods (congestion: 2 periods, DOMAIN.md). */
 export const consecutiveConditionSchema = z
   .object({
     type: z.literal('consecutive'),
     periods: z.number().int().min(2).max(1000),
-    condition: z.union([leafConditionSchema, compositeConditionSchema]),
+    condition: innerConditionSchema,
   })
   .strict();
 export type ConsecutiveCondition = z.infer<typeof consecutiveConditionSchema>;
 
-export const conditionSchema = z.union([
+export const conditionSchema = z.discriminatedUnion('type', [
   thresholdConditionSchema,
   compareConditionSchema,
   rateConditionSchema,
   meanConditionSchema,
   missingConditionSchema,
-  compositeConditionSchema,
+  compositeConditionSchema as unknown as z.ZodObject<{ type: z.ZodEnum<{ all: 'all'; any: 'any' }> }>,
   consecutiveConditionSchema,
-]);
-export type Condition = z.infer<typeof conditionSchema>;
+]) as unknown as z.ZodType<
+  LeafCondition | CompositeCondition | MissingCondition | ConsecutiveCondition
+>;
+export type Condition = LeafCondition | CompositeCondition | MissingCondition | ConsecutiveCondition;
 
 export const scopeSchema = z
   .object({

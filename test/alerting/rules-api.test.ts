@@ -44,6 +44,9 @@ t.test('rules show their source; file rules are read-only; API rules are managed
   t.equal(invalid.json().code, 'VIGIE_ERR_VALIDATION');
   const unknownMetric = await api('POST', '/api/v1/rules', { ...co2Rule, id: 'bad2', condition: { type: 'threshold', metric: 'co3', op: 'above', value: 1 } });
   t.equal(unknownMetric.statusCode, 400);
+  t.equal(unknownMetric.json().field, 'condition.metric', 'the error names the field');
+  const nested = await api('POST', '/api/v1/rules', { ...co2Rule, id: 'bad3', condition: { type: 'all', conditions: [{ type: 'threshold', metric: 'co2', op: 'above', value: 1 }, { type: 'rate', metric: 'co2', window: 'soon', below: 1 }] } });
+  t.equal(nested.json().field, 'condition.conditions.1.window');
 
   const ro = await api('PUT', '/api/v1/rules/file-gust', { id: 'file-gust', name: 'x', severity: 'info', condition: { type: 'threshold', metric: 'wind_gust', op: 'above', value: 1 } });
   t.equal(ro.statusCode, 409);
