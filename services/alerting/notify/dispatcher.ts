@@ -24,6 +24,15 @@ export function alertTopic(root: string, alert: AlertView): string {
   return `${root}/${alert.ruleId}/${alert.deviceId}${alert.channel ? `/${alert.channel}` : ''}`;
 }
 
+function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+    timer.unref();
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
 export class Dispatcher {
   private readonly inflight = new Set<Promise<void>>();
   private readonly abort = new AbortController();
@@ -66,7 +75,8 @@ export class Dispatcher {
         const topic = target.topic ?? alertTopic(this.d.mqttTopicRoot, alert);
         try {
           // Retained, so a sign or SCADA that reconnects reads the current state at once.
-          await this.d.publish(topic, body, true);
+          // While the broker is away mqtt.js queues QoS 1 messages: bound the wait, record it.
+          await withTimeout(this.d.publish(topic, body, true), this.d.webhook.timeoutMs, `no PUBACK within ${this.d.webhook.timeoutMs} ms`);
           await this.safeRecord({ alertId: alert.id, event, target: `mqtt:${topic}`, attempt: 1, status: 'delivered', httpStatus: null, error: null });
         } catch (err) {
           await this.safeRecord({ alertId: alert.id, event, target: `mqtt:${topic}`, attempt: 1, status: 'failed', httpStatus: null, error: (err as Error).message });
