@@ -98,9 +98,16 @@ export const rateConditionSchema = z
     window: durationSchema,
     below: z.number().finite().optional(),
     above: z.number().finite().optional(),
+    /** Hysteresis: once active, holds while the rate stays below (or above) `clear`. */
+    clear: z.number().finite().optional(),
   })
   .strict()
-  .refine((c) => c.below !== undefined || c.above !== undefined, { message: 'rate needs below or above', path: ['below'] });
+  .superRefine((c, ctx) => {
+    if (c.below === undefined && c.above === undefined) ctx.addIssue({ code: 'custom', path: ['below'], message: 'rate needs below or above' });
+    if (c.clear !== undefined && c.below !== undefined && c.above !== undefined) ctx.addIssue({ code: 'custom', path: ['clear'], message: 'clear applies to one bound: use below or above, not both' });
+    if (c.clear !== undefined && c.below !== undefined && c.clear < c.below) ctx.addIssue({ code: 'custom', path: ['clear'], message: 'with below, clear must be at or above it' });
+    if (c.clear !== undefined && c.above !== undefined && c.clear > c.above) ctx.addIssue({ code: 'custom', path: ['clear'], message: 'with above, clear must be at or below it' });
+  });
 
 /**
  * Mean over a window (time-weighted is not needed at fixed reporting periods): the heating

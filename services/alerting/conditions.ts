@@ -106,6 +106,7 @@ export function ratePerHour(c: RateCondition, ctx: EvalContext): number | undefi
 function rate(c: RateCondition, ctx: EvalContext): boolean | undefined {
   const r = ratePerHour(c, ctx);
   if (r === undefined) return undefined;
+  if (ctx.active && c.clear !== undefined) return c.below !== undefined ? r <= c.clear : r >= c.clear;
   return (c.below === undefined || r < c.below) && (c.above === undefined || r > c.above);
 }
 

@@ -147,3 +147,13 @@ t.test('rate of change over a window', async (t) => {
   // Unknown until half a window of data (30 min); at 30 min: (2.0 - 3) / 0.5 h = -2 °C/h.
   t.same(kinds(out), ['firing@30']);
 });
+
+t.test('rate hysteresis: a trend that slows does not flap, a rising one clears', async (t) => {
+  const c = core({ id: 'fall', name: 'Falling', severity: 'info', condition: { type: 'rate', metric: 'surface_temperature', window: '1h', below: -1, clear: 0 } });
+  const out: Transition[] = [];
+  // Falls 1.5 °C/h, slows to about -0.5 °C/h (still falling: holds), then rises (clears).
+  const values = [3, 2.85, 2.7, 2.55, 2.4, 2.25, 2.1, 2.05, 2.0, 1.95, 1.9, 1.85, 1.8, 1.75, 1.8, 2.0, 2.3, 2.6, 2.9, 3.2, 3.5];
+  values.forEach((v, i) => out.push(...c.ingest(obs('rws1', T0 + i * 6 * MIN, { surface_temperature: v }), T0 + i * 6 * MIN)));
+  t.same(kinds(out).map((k) => k.split('@')[0]), ['firing', 'resolved'], 'one episode');
+  t.ok(out[1]!.time > T0 + 14 * 6 * MIN, 'clears only once the surface warms');
+});
