@@ -72,7 +72,7 @@ export class EvaluationCore {
   private missingRules: CompiledRule[] = [];
   private readonly states = new Map<string, KeyState>();
   private readonly active = new Set<string>();
-  private readonly scopeCache = new Map<string, CompiledRule[]>();
+  private readonly scopeCache = new Map<string, { set: Set<CompiledRule>; missing: CompiledRule[] }>();
   /** Keys whose state changed since the last `takeDirty()` (the live engine persists them). */
   private readonly dirty = new Set<string>();
   readonly stats: CoreStats = { evaluations: 0, late: 0, historical: 0 };
@@ -174,9 +174,9 @@ export class EvaluationCore {
       const rules = new Set<CompiledRule>();
       for (const m of g.metrics) for (const r of this.byMetric.get(m) ?? []) rules.add(r);
       if (rules.size === 0) continue;
-      const inScope = this.rulesFor(device);
+      const inScope = this.scoped(device).set;
       for (const r of rules) {
-        if (!inScope.includes(r) || !matchesChannel(r.rule.scope, g.channel)) continue;
+        if (!inScope.has(r) || !matchesChannel(r.rule.scope, g.channel)) continue;
         const tr = this.evaluateKey(r, device, g.channel, g.t);
         if (tr) out.push(tr);
       }
@@ -205,13 +205,15 @@ export class EvaluationCore {
     return out;
   }
 
-  private rulesFor(device: DeviceInfo): CompiledRule[] {
-    let list = this.scopeCache.get(device.id);
-    if (!list) {
-      list = this.rules.filter((r) => matchesScope(r.rule.scope, device));
-      this.scopeCache.set(device.id, list);
+  /** Rules whose scope matches the device, cached per device (the registry is fixed at start). */
+  private scoped(device: DeviceInfo): { set: Set<CompiledRule>; missing: CompiledRule[] } {
+    let entry = this.scopeCache.get(device.id);
+    if (!entry) {
+      const list = this.rules.filter((r) => matchesScope(r.rule.scope, device));
+      entry = { set: new Set(list), missing: list.filter((r) => r.missing) };
+      this.scopeCache.set(device.id, entry);
     }
-    return list;
+    return entry;
   }
 
   private state(r: CompiledRule, deviceId: string, channel: string): KeyState {
@@ -319,7 +321,7 @@ export class EvaluationCore {
     if (this.missingRules.length === 0) return [];
     const device = this.deviceInfo(deviceId);
     const out: Transition[] = [];
-    for (const r of this.rulesFor(device)) {
+    for (const r of this.scoped(device).missing) {
       const m = r.missing;
       if (!m) continue;
       const last = m.metric ? this.memory.metricLastSeen(deviceId, m.metric) : this.memory.deviceLastSeen(deviceId);
