@@ -4,6 +4,7 @@
  * rule body not saved yet, and by the `vigie backtest` CLI.
  */
 import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
@@ -130,6 +131,19 @@ t.test('backtest over stored history, by API and by CLI', async (t) => {
   t.match(lines[1], new RegExp(`^${new Date(H0 + 12 * MIN).toISOString()}  firing +rws-h +19 `));
   t.equal(lines.filter((l) => / (firing|resolved) /.test(l)).length, 4);
   t.match(lines.at(-1), /^2 alert\(s\) would have fired; 0 still open at the end$/);
+
+  // A rule not deployed yet, from a file, as JSON.
+  const file = path.join(sc.dir, 'draft.yaml');
+  writeFileSync(file, 'rules:\n  - { id: draft-gust, name: Draft, severity: info, condition: { type: threshold, metric: wind_gust, op: above, value: 21 } }\n');
+  const draft = await promisify(execFile)(process.execPath, [path.resolve('bin/vigie.js'), 'backtest', '--file', file, '--from', range.from, '--to', range.to, '--json', '--device', 'rws-h'], {
+    env: { ...process.env, DATABASE_URL: sc.tp.db!.url },
+  });
+  const json = JSON.parse(draft.stdout);
+  t.equal(json.ruleId, 'draft-gust');
+  t.same(json.alerts.map((a: { firedAt: string; resolvedAt: string }) => [(Date.parse(a.firedAt) - H0) / MIN, (Date.parse(a.resolvedAt) - H0) / MIN]), [[18, 24]]);
+  const usage = await promisify(execFile)(process.execPath, [path.resolve('bin/vigie.js'), 'backtest', '--from', range.from], { env: { ...process.env, DATABASE_URL: sc.tp.db!.url } }).catch((e: { code: number; stderr: string }) => e);
+  t.equal((usage as { code: number }).code, 2, 'usage error exit code');
+  t.match((usage as { stderr: string }).stderr, /pass --rule <id> or --file <path>/);
 });
 
 t.test('OpenAPI documents the alerting routes', async (t) => {
