@@ -71,6 +71,8 @@ export class EvaluationCore {
   private byMetric = new Map<string, CompiledRule[]>();
   private missingRules: CompiledRule[] = [];
   private readonly states = new Map<string, KeyState>();
+  /** Registered devices never heard from, with when the engine started waiting for them. */
+  private readonly awaited = new Map<string, number>();
   private readonly active = new Set<string>();
   private readonly scopeCache = new Map<string, { set: Set<CompiledRule>; missing: CompiledRule[] }>();
   /** Keys whose state changed since the last `takeDirty()` (the live engine persists them). */
@@ -120,6 +122,14 @@ export class EvaluationCore {
 
   ruleById(id: string): CompiledRule | undefined {
     return this.byId.get(id);
+  }
+
+  /**
+   * A registered device that never reported is silent since it was registered: without
+   * this, a station that never came up would never raise its offline alert.
+   */
+  awaitDevice(deviceId: string, since: number): void {
+    if (this.memory.deviceLastSeen(deviceId) === undefined) this.awaited.set(deviceId, since);
   }
 
   /** Forgets every key state (before reloading them from the store). */
@@ -202,6 +212,10 @@ export class EvaluationCore {
       }
     }
     for (const id of this.memory.devices()) out.push(...this.checkMissing(id, now, false));
+    for (const id of this.awaited.keys()) {
+      if (this.memory.deviceLastSeen(id) === undefined) out.push(...this.checkMissing(id, now, false));
+      else this.awaited.delete(id);
+    }
     return out;
   }
 
@@ -324,7 +338,8 @@ export class EvaluationCore {
     for (const r of this.scoped(device).missing) {
       const m = r.missing;
       if (!m) continue;
-      const last = m.metric ? this.memory.metricLastSeen(deviceId, m.metric) : this.memory.deviceLastSeen(deviceId);
+      const heard = m.metric ? this.memory.metricLastSeen(deviceId, m.metric) : this.memory.deviceLastSeen(deviceId);
+      const last = heard ?? (m.metric ? undefined : this.awaited.get(deviceId));
       if (last === undefined) continue;
       const silentAfter = Math.max(m.afterMs, m.periods && device.periodSeconds ? m.periods * device.periodSeconds * 1000 : 0) + r.forMs;
       const s = onIngest ? this.getState(r.rule.id, deviceId, '') : this.state(r, deviceId, '');
@@ -332,7 +347,8 @@ export class EvaluationCore {
       const silent = now - last >= silentAfter;
       if (silent && s.phase === 'idle' && !onIngest) {
         s.since = last;
-        out.push(this.fire(r, device, s, last + silentAfter, null, `no ${m.metric ?? 'observation'} since ${new Date(last).toISOString()}`));
+        const reason = heard === undefined ? `no observation since registration (${new Date(last).toISOString()})` : `no ${m.metric ?? 'observation'} since ${new Date(last).toISOString()}`;
+        out.push(this.fire(r, device, s, last + silentAfter, null, reason));
       } else if (!silent && s.phase === 'firing') {
         this.reset(s);
         out.push({ kind: 'resolved', rule: r, device, channel: '', time: last, value: null, values: {}, state: s, reason: `heard again at ${new Date(last).toISOString()}` });

@@ -94,6 +94,7 @@ export class AlertEngine extends EventEmitter {
       await this.d.pool.query(`delete from alert_rule_state where rule_id = $1`, [id]);
     }
     await this.warmMemory();
+    await this.awaitSilentDevices();
     this.silences = await currentSilences(this.d.pool, new Date(this.now()));
     // A slow tick (database trouble) must not pile up more ticks behind it.
     let ticking = false;
@@ -116,6 +117,18 @@ export class AlertEngine extends EventEmitter {
       ]);
       for (const r of h.rows) this.core.memory.add(r.device_id, metric, r.channel, (r.time as Date).getTime(), r.value);
     }
+  }
+
+  /** Registered devices never heard from: silent since the engine first saw them registered. */
+  private async awaitSilentDevices(): Promise<void> {
+    await this.d.pool.query(
+      `insert into alert_awaited_devices (device_id, since) select id, $1 from devices where registered and last_seen is null on conflict do nothing`,
+      [new Date(this.now())],
+    );
+    const { rows } = await this.d.pool.query(
+      `select a.device_id, a.since from alert_awaited_devices a join devices d on d.id = a.device_id where d.registered and d.last_seen is null`,
+    );
+    for (const r of rows) this.core.awaitDevice(r.device_id, (r.since as Date).getTime());
   }
 
   /** Called from the ingest commit hook: queues, never blocks. */

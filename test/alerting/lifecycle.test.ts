@@ -20,6 +20,8 @@ const sc = await startScenario({
   devices: [
     { id: 'room-a', kind: 'building-sensor', domain: 'buildings', building: { building: 'clg-a', zone: 's101' }, periodSeconds: 300 },
     { id: 'room-b', kind: 'building-sensor', domain: 'buildings', building: { building: 'clg-a', zone: 's102' }, periodSeconds: 300 },
+    // Installed, registered, never reported.
+    { id: 'room-never', kind: 'building-sensor', domain: 'buildings', building: { building: 'clg-a', zone: 's103' }, periodSeconds: 300 },
   ],
 });
 t.teardown(() => sc.stop());
@@ -93,4 +95,22 @@ t.test('a backfill of old data is stored but raises no alert as if it were curre
   // Current data from the same device still alerts.
   await sc.send('mast-1', now, { wind_gust: 25 });
   t.equal((await alertsOf(sc.tp, 'device=mast-1&state=firing')).length, 1);
+});
+
+t.test('a registered device that never reported is offline once the delay passed since it was registered', async (t) => {
+  const { rows } = await sc.tp.platform.pool.query(`select since from alert_awaited_devices where device_id = 'room-never'`);
+  const since = (rows[0]!.since as Date).getTime();
+  await sc.tick(since + 14 * MIN);
+  t.equal((await alertsOf(sc.tp, 'device=room-never')).length, 0);
+  await sc.tick(since + 16 * MIN);
+  const [never] = await alertsOf(sc.tp, 'device=room-never&rule=offline');
+  t.equal(never?.firedAt, new Date(since + 15 * MIN).toISOString(), 'registered + 3 periods');
+  // The hand clock ran ahead of the wall clock; come back to it to send a first report
+  // (the ingest refuses observations from the future).
+  const first = Date.now();
+  sc.clock.set(first + 1000);
+  await sc.send('room-never', first, { co2: 450 });
+  const [recovered] = await alertsOf(sc.tp, 'device=room-never&rule=offline');
+  t.equal(recovered?.state, 'resolved', 'the first report recovers it');
+  t.equal(recovered?.resolvedAt, new Date(first).toISOString());
 });
