@@ -47,6 +47,7 @@ out(`  API      ${platform.httpUrl}/api/v1/devices`);
 out(`  latest   ${platform.httpUrl}/api/v1/devices/rws-rd910-pr42/latest`);
 out(`  docs     ${platform.httpUrl}/docs`);
 out(`  metrics  ${platform.httpUrl}/metrics`);
+out(`  alerts   ${platform.httpUrl}/api/v1/alerts?state=firing  (live: /api/v1/alerts/stream, rules: /api/v1/rules)`);
 out(`  MQTT     ${platform.mqttUrl}  (publish to vigie/<deviceId>/telemetry)`);
 out('  formats  TTS v3 (v3/+/devices/+/up), ChirpStack v4 (application/+/device/+/event/up), SenML (vigie/<id>/senml),');
 out('           Sparkplug B (spBv1.0/#), NGSI (vigie/ngsi, POST /ngsi/notify): see docs/wire-formats.md');

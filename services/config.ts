@@ -59,6 +59,18 @@ export const configSchema = z.object({
   VIGIE_SPARKPLUG_REBIRTH_INTERVAL_MS: int(10_000, 0, 3_600_000).describe('Shortest time between two rebirth requests (NCMD) to one Sparkplug edge node.'),
   VIGIE_NGSI_LOCAL_ZONE: z.string().default('Europe/Paris').describe('Time zone of NGSI date-times sent without one.'),
   VIGIE_REPLAY_MAX: int(1000, 1, 100_000).describe('Most dead letters one POST /api/v1/dead-letters/replay re-runs.'),
+
+  // --- Alerting (services/alerting, docs/alerting.md) ---
+  VIGIE_ALERTING: bool(true).describe('Run the alerting engine.'),
+  VIGIE_RULES_DIR: z.string().default('rules').describe('Folder of rule files (*.yaml, *.yml, *.json), versioned with the deployment.'),
+  VIGIE_ALERT_TICK_MS: int(5000, 100, 3_600_000).describe('Timer for what only time reveals: missing data, `for` expiry, escalation.'),
+  VIGIE_ALERT_MAX_LAG_SECONDS: int(900, 1, 86400 * 30).describe('Observations older than this on arrival are history: stored, backtestable, but they raise no live alert.'),
+  VIGIE_ALERT_WEBHOOK_URL: z.string().url().optional().describe('Default webhook for rules whose webhook target has no url.'),
+  VIGIE_ALERT_WEBHOOK_SECRET: z.string().optional().describe('HMAC-SHA256 key of the X-Vigie-Signature header.'),
+  VIGIE_ALERT_WEBHOOK_TIMEOUT_MS: int(5000, 100, 120_000),
+  VIGIE_ALERT_WEBHOOK_RETRIES: int(5, 0, 20),
+  VIGIE_ALERT_WEBHOOK_BACKOFF_MS: int(1000, 1, 600_000),
+  VIGIE_ALERT_MQTT_TOPIC: z.string().regex(/^[^#+]+$/).default('vigie/alerts').describe('Root of alert event topics: <root>/<rule>/<device>.'),
 });
 export type RawConfig = z.infer<typeof configSchema>;
 
@@ -101,6 +113,14 @@ export interface Config {
     profilesDir?: string;
     decoderOptions: DecoderOptions;
     replayMax: number;
+  };
+  alerting: {
+    enabled: boolean;
+    rulesDir: string;
+    tickMs: number;
+    maxLagMs: number;
+    webhook: { url?: string; secret?: string; timeoutMs: number; retries: number; backoffMs: number };
+    mqttTopic: string;
   };
 }
 
@@ -192,6 +212,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         ngsi: { localZone: r.VIGIE_NGSI_LOCAL_ZONE },
       },
       replayMax: r.VIGIE_REPLAY_MAX,
+    },
+    alerting: {
+      enabled: r.VIGIE_ALERTING,
+      rulesDir: path.resolve(r.VIGIE_RULES_DIR),
+      tickMs: r.VIGIE_ALERT_TICK_MS,
+      maxLagMs: r.VIGIE_ALERT_MAX_LAG_SECONDS * 1000,
+      webhook: {
+        url: r.VIGIE_ALERT_WEBHOOK_URL,
+        secret: r.VIGIE_ALERT_WEBHOOK_SECRET,
+        timeoutMs: r.VIGIE_ALERT_WEBHOOK_TIMEOUT_MS,
+        retries: r.VIGIE_ALERT_WEBHOOK_RETRIES,
+        backoffMs: r.VIGIE_ALERT_WEBHOOK_BACKOFF_MS,
+      },
+      mqttTopic: r.VIGIE_ALERT_MQTT_TOPIC.replace(/\/+$/, ''),
     },
   };
 }

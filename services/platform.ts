@@ -18,10 +18,11 @@ import { migrate } from './store/migrate.ts';
 import { createPool } from './store/pool.ts';
 import { setupTimescale } from './store/timescale.ts';
 import { createTelemetry } from './telemetry.ts';
+import { alertingModule } from './alerting/module.ts';
 import { formatsModule } from './formats/module.ts';
 
 /** Capabilities plugged into the platform, in start order (see platform-module.ts). */
-const MODULES: ModuleFactory[] = [formatsModule];
+const MODULES: ModuleFactory[] = [formatsModule, alertingModule];
 
 export interface Platform {
   config: Config;

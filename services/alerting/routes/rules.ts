@@ -1,0 +1,142 @@
+/**
+ * Rules: list (with where each comes from), create/replace/delete API rules, and backtests
+ * of a saved rule or of a rule body not saved yet. File rules are read-only here: they
+ * change with the deployment's rules folder.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { ruleIdSchema, ruleSchema } from '../../../schemas/alerting.ts';
+import { badRequest, notFound } from '../../api/errors.ts';
+import { errorSchema, listParam } from '../../api/query-params.ts';
+import { VigieError } from '../../errors.ts';
+import { runBacktest } from '../backtest.ts';
+import type { AlertingRuntime } from '../runtime.ts';
+import { deleteApiRule, getRule, insertApiRule, listRules, updateApiRule } from '../store/rules.ts';
+import { ruleViewSchema } from './schemas.ts';
+
+const MAX_BACKTEST_DAYS = 400;
+
+const rangeSchema = {
+  from: z.coerce.date(),
+  to: z.coerce.date(),
+  devices: z.array(z.string().max(128)).max(10_000).optional(),
+};
+
+const backtestResultSchema = z.object({
+  ruleId: z.string(),
+  from: z.string(),
+  to: z.string(),
+  devices: z.number(),
+  observations: z.number(),
+  transitions: z.array(z.object({ time: z.string(), kind: z.string(), deviceId: z.string(), channel: z.string(), value: z.number().nullable(), reason: z.string() })),
+  alerts: z.array(z.object({ deviceId: z.string(), channel: z.string(), pendingAt: z.string().nullable(), firedAt: z.string().nullable(), resolvedAt: z.string().nullable() })),
+});
+
+function checkRange(from: Date, to: Date): void {
+  if (!(to > from)) throw badRequest('to must be after from', 'to');
+  if (to.getTime() - from.getTime() > MAX_BACKTEST_DAYS * 86_400_000) throw badRequest(`a backtest covers at most ${MAX_BACKTEST_DAYS} days`, 'to');
+}
+
+function readOnly(id: string): VigieError {
+  return new VigieError('VIGIE_ERR_RULE_READONLY', `rule ${id} comes from a rule file; change the file in the rules folder instead`, { statusCode: 409 });
+}
+
+export async function ruleRoutes(app: FastifyInstance, opts: { runtime: AlertingRuntime }): Promise<void> {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const { runtime } = opts;
+  const { pool } = runtime;
+  const idParams = z.object({ id: ruleIdSchema });
+
+  r.get(
+    '/rules',
+    {
+      schema: {
+        tags: ['rules'],
+        summary: 'Every rule, with its source (file or api) and origin file',
+        querystring: z.object({ source: z.enum(['file', 'api']).optional(), severity: listParam.optional() }),
+        response: { 200: z.object({ items: z.array(ruleViewSchema) }), 400: errorSchema },
+      },
+    },
+    async (req) => {
+      let items = await listRules(pool);
+      if (req.query.source) items = items.filter((i) => i.source === req.query.source);
+      if (req.query.severity) items = items.filter((i) => req.query.severity!.includes(i.rule.severity));
+      return { items };
+    },
+  );
+  r.get('/rules/:id', { schema: { tags: ['rules'], summary: 'One rule', params: idParams, response: { 200: ruleViewSchema, 400: errorSchema, 404: errorSchema } } }, async (req) => {
+    const row = await getRule(pool, req.params.id);
+    if (!row) throw notFound(`no rule ${req.params.id}`);
+    return row;
+  });
+  r.post(
+    '/rules',
+    { schema: { tags: ['rules'], summary: 'Create an API rule', body: ruleSchema, response: { 201: ruleViewSchema, 400: errorSchema, 409: errorSchema } } },
+    async (req, reply) => {
+      if (!(await insertApiRule(pool, req.body))) throw new VigieError('VIGIE_ERR_RULE_EXISTS', `rule ${req.body.id} already exists`, { statusCode: 409 });
+      await runtime.reloadRules();
+      reply.status(201);
+      return (await getRule(pool, req.body.id))!;
+    },
+  );
+  r.put(
+    '/rules/:id',
+    { schema: { tags: ['rules'], summary: 'Replace an API rule (its open alerts and state are kept)', params: idParams, body: ruleSchema, response: { 200: ruleViewSchema, 400: errorSchema, 404: errorSchema, 409: errorSchema } } },
+    async (req) => {
+      if (req.body.id !== req.params.id) throw badRequest('the body id must match the path id', 'id');
+      const row = await getRule(pool, req.params.id);
+      if (!row) throw notFound(`no rule ${req.params.id}`);
+      if (row.source === 'file') throw readOnly(req.params.id);
+      await updateApiRule(pool, req.body);
+      await runtime.reloadRules();
+      return (await getRule(pool, req.params.id))!;
+    },
+  );
+  r.delete(
+    '/rules/:id',
+    { schema: { tags: ['rules'], summary: 'Delete an API rule; its open alerts are resolved', params: idParams, response: { 204: z.null(), 400: errorSchema, 404: errorSchema, 409: errorSchema } } },
+    async (req, reply) => {
+      const row = await getRule(pool, req.params.id);
+      if (!row) throw notFound(`no rule ${req.params.id}`);
+      if (row.source === 'file') throw readOnly(req.params.id);
+      await deleteApiRule(pool, req.params.id);
+      await runtime.reloadRules();
+      reply.status(204);
+      return null;
+    },
+  );
+  r.post(
+    '/rules/:id/backtest',
+    {
+      schema: {
+        tags: ['rules'],
+        summary: 'Run a saved rule over stored history; nobody is notified',
+        params: idParams,
+        body: z.object(rangeSchema).strict(),
+        response: { 200: backtestResultSchema, 400: errorSchema, 404: errorSchema, 413: errorSchema },
+      },
+    },
+    async (req) => {
+      const row = await getRule(pool, req.params.id);
+      if (!row) throw notFound(`no rule ${req.params.id}`);
+      checkRange(req.body.from, req.body.to);
+      return runBacktest(pool, runtime.deviceInfo, { rule: row.rule, from: req.body.from, to: req.body.to, devices: req.body.devices });
+    },
+  );
+  r.post(
+    '/rules/backtest',
+    {
+      schema: {
+        tags: ['rules'],
+        summary: 'Run a rule body (not saved) over stored history; nobody is notified',
+        body: z.object({ rule: ruleSchema, ...rangeSchema }).strict(),
+        response: { 200: backtestResultSchema, 400: errorSchema, 413: errorSchema },
+      },
+    },
+    async (req) => {
+      checkRange(req.body.from, req.body.to);
+      return runBacktest(pool, runtime.deviceInfo, { rule: req.body.rule, from: req.body.from, to: req.body.to, devices: req.body.devices });
+    },
+  );
+}

@@ -1,0 +1,73 @@
+/** Rule rows: file rules (re-synced at start) and API rules, with where each came from. */
+import type pg from 'pg';
+import { ruleSchema, type Rule, type RuleSource } from '../../../schemas/alerting.ts';
+
+export interface RuleRow {
+  rule: Rule;
+  source: RuleSource;
+  origin: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+function toRow(r: Record<string, unknown>): RuleRow {
+  return {
+    rule: ruleSchema.parse(r.definition),
+    source: r.source as RuleSource,
+    origin: (r.origin as string) ?? null,
+    createdAt: (r.created_at as Date).toISOString(),
+    updatedAt: (r.updated_at as Date).toISOString(),
+  };
+}
+
+export async function listRules(db: pg.Pool | pg.PoolClient): Promise<RuleRow[]> {
+  const { rows } = await db.query(`select id, source, origin, definition, created_at, updated_at from alert_rules order by id`);
+  return rows.map(toRow);
+}
+
+export async function getRule(db: pg.Pool, id: string): Promise<RuleRow | null> {
+  const { rows } = await db.query(`select id, source, origin, definition, created_at, updated_at from alert_rules where id = $1`, [id]);
+  return rows[0] ? toRow(rows[0]) : null;
+}
+
+/**
+ * Makes the file rules in the table match the rules folder. A file rule wins over an API
+ * rule with the same id (the folder is versioned with the deployment); the caller logs it.
+ */
+export async function syncFileRules(pool: pg.Pool, rules: Array<{ rule: Rule; origin: string }>): Promise<{ replacedApiRules: string[] }> {
+  const client = await pool.connect();
+  try {
+    await client.query('begin');
+    const { rows } = await client.query<{ id: string }>(`select id from alert_rules where source = 'api' and id = any($1::text[])`, [rules.map((r) => r.rule.id)]);
+    for (const r of rules) {
+      await client.query(
+        `insert into alert_rules (id, source, origin, definition) values ($1, 'file', $2, $3)
+         on conflict (id) do update set source = 'file', origin = excluded.origin, definition = excluded.definition,
+           updated_at = case when alert_rules.definition = excluded.definition and alert_rules.source = 'file' then alert_rules.updated_at else now() end`,
+        [r.rule.id, r.origin, JSON.stringify(r.rule)],
+      );
+    }
+    await client.query(`delete from alert_rules where source = 'file' and not (id = any($1::text[]))`, [rules.map((r) => r.rule.id)]);
+    await client.query('commit');
+    return { replacedApiRules: rows.map((r) => r.id) };
+  } catch (err) {
+    await client.query('rollback').catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+/** Inserts an API rule; false when the id is taken. */
+export async function insertApiRule(pool: pg.Pool, rule: Rule): Promise<boolean> {
+  const { rowCount } = await pool.query(`insert into alert_rules (id, source, definition) values ($1, 'api', $2) on conflict (id) do nothing`, [rule.id, JSON.stringify(rule)]);
+  return rowCount === 1;
+}
+
+export async function updateApiRule(pool: pg.Pool, rule: Rule): Promise<void> {
+  await pool.query(`update alert_rules set definition = $2, updated_at = now() where id = $1 and source = 'api'`, [rule.id, JSON.stringify(rule)]);
+}
+
+export async function deleteApiRule(pool: pg.Pool, id: string): Promise<void> {
+  await pool.query(`delete from alert_rules where id = $1 and source = 'api'`, [id]);
+}
