@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { createTestDatabase } from '../../test/helpers/database.ts';
 import { listMigrations, migrate } from './migrate.ts';
 import { createPool } from './pool.ts';
@@ -35,10 +35,15 @@ t.test('refuses an edited once-migration and a newer database', async (t) => {
 t.test('re-applies a repeatable migration when it changes; a failing one is rolled back', async (t) => {
   const other = await createTestDatabase('migrate2');
   const pool = createPool(other.url, 2);
-  t.teardown(async () => {
+  try {
+    await repeatableAndFailing(t, pool);
+  } finally {
     await pool.end();
     await other.drop();
-  });
+  }
+});
+
+async function repeatableAndFailing(t: Test, pool: ReturnType<typeof createPool>): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'vigie-mig-'));
   mkdirSync(path.join(dir, 'once'));
   mkdirSync(path.join(dir, 'repeatable'));
@@ -50,4 +55,4 @@ t.test('re-applies a repeatable migration when it changes; a failing one is roll
   writeFileSync(path.join(dir, 'once', '001_bad.sql'), 'create table test_half (a int); select no_such_function();');
   await t.rejects(migrate(pool, { logger }, listMigrations(dir)), { code: 'VIGIE_ERR_MIGRATION_FAILED' });
   t.equal((await pool.query(`select to_regclass('test_half') as r`)).rows[0].r, null, 'the half-applied migration left nothing');
-});
+}
