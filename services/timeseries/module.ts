@@ -1,0 +1,31 @@
+/**
+ * The time-series capability: storage upkeep (rollups, partitions, aggregate refresh), the
+ * series/KPI/export routes and the live stream. Plugged into the platform's MODULES list.
+ */
+import type { ModuleFactory } from '../platform-module.ts';
+import { StorageMaintenance } from './maintenance.ts';
+import { seriesRoutes } from './routes/series.ts';
+
+export const timeseriesModule: ModuleFactory = async (ctx) => {
+  const { config, pool, logger, timescale } = ctx;
+  const ts = config.timeseries;
+  const maintenance = new StorageMaintenance({
+    pool,
+    logger: logger.child({ component: 'timeseries' }),
+    timescale,
+    rollupIntervalMs: ts.rollupIntervalMs,
+    retentionDays: ts.retentionDays,
+    rollupLateDays: ts.rollupLateDays,
+  });
+  maintenance.start();
+  const env = { pool, timescale, maxPoints: ts.seriesMaxPoints };
+  const routes = [seriesRoutes(env)];
+  return {
+    name: 'timeseries',
+    routes: async (app) => {
+      for (const r of routes) await r(app);
+    },
+    onCommitted: (batch) => maintenance.onCommitted(batch),
+    stop: () => maintenance.stop(),
+  };
+};
