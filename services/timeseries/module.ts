@@ -5,6 +5,7 @@
 import type { ModuleFactory } from '../platform-module.ts';
 import { StorageMaintenance } from './maintenance.ts';
 import { seriesRoutes } from './routes/series.ts';
+import { trafficRoutes } from './routes/traffic.ts';
 
 export const timeseriesModule: ModuleFactory = async (ctx) => {
   const { config, pool, logger, timescale } = ctx;
@@ -19,7 +20,7 @@ export const timeseriesModule: ModuleFactory = async (ctx) => {
   });
   maintenance.start();
   const env = { pool, timescale, maxPoints: ts.seriesMaxPoints };
-  const routes = [seriesRoutes(env)];
+  const routes = [seriesRoutes(env), trafficRoutes(env)];
   return {
     name: 'timeseries',
     routes: async (app) => {
