@@ -5,6 +5,7 @@
 import type { ModuleFactory } from '../platform-module.ts';
 import { StorageMaintenance } from './maintenance.ts';
 import { seriesRoutes } from './routes/series.ts';
+import { roadRoutes } from './routes/roads.ts';
 import { trafficRoutes } from './routes/traffic.ts';
 
 export const timeseriesModule: ModuleFactory = async (ctx) => {
@@ -20,7 +21,7 @@ export const timeseriesModule: ModuleFactory = async (ctx) => {
   });
   maintenance.start();
   const env = { pool, timescale, maxPoints: ts.seriesMaxPoints };
-  const routes = [seriesRoutes(env), trafficRoutes(env)];
+  const routes = [seriesRoutes(env), trafficRoutes(env), roadRoutes(env)];
   return {
     name: 'timeseries',
     routes: async (app) => {
