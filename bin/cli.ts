@@ -2,6 +2,7 @@
  * `vigie` command line. Each subcommand lives in its own module under bin/commands/.
  */
 import { Command } from 'commander';
+import { registerExport } from './commands/export.ts';
 import { registerSimulate } from './commands/simulate.ts';
 import { registerStart } from './commands/start.ts';
 
@@ -9,4 +10,5 @@ const program = new Command();
 program.name('vigie').description('Telemetry platform for connected departmental roads and public buildings').showHelpAfterError();
 registerStart(program);
 registerSimulate(program);
+registerExport(program);
 await program.parseAsync(process.argv);

@@ -6,6 +6,7 @@ import type { ModuleFactory } from '../platform-module.ts';
 import { StorageMaintenance } from './maintenance.ts';
 import { seriesRoutes } from './routes/series.ts';
 import { buildingRoutes } from './routes/buildings.ts';
+import { exportRoutes } from './routes/export.ts';
 import { roadRoutes } from './routes/roads.ts';
 import { trafficRoutes } from './routes/traffic.ts';
 
@@ -22,7 +23,7 @@ export const timeseriesModule: ModuleFactory = async (ctx) => {
   });
   maintenance.start();
   const env = { pool, timescale, maxPoints: ts.seriesMaxPoints };
-  const routes = [seriesRoutes(env), trafficRoutes(env), roadRoutes(env), buildingRoutes(env)];
+  const routes = [seriesRoutes(env), trafficRoutes(env), roadRoutes(env), buildingRoutes(env), exportRoutes(env)];
   return {
     name: 'timeseries',
     routes: async (app) => {

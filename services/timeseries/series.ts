@@ -152,34 +152,42 @@ export async function guardSize(env: SeriesEnv, q: SeriesQuery): Promise<void> {
   }
 }
 
-export async function querySeries(env: SeriesEnv, q: SeriesQuery): Promise<SeriesResult> {
-  await guardSize(env, q);
-  const source = chooseSource(q);
-  const starts = await bucketStarts(env.pool, q);
-  const base = { bucket: q.bucket.text, tz: q.tz, from: q.from.toISOString(), to: q.to.toISOString(), source };
-  if (starts.length === 0) return { ...base, series: [] };
-  const rangeFrom = starts[0]!;
-  const rangeTo = await bucketEnd(env.pool, q, starts[starts.length - 1]!);
+/** The whole-bucket range of a request: [start of the first bucket, end of the last). */
+export async function bucketRange(pool: pg.Pool, q: SeriesQuery): Promise<{ starts: Date[]; from: Date; to: Date } | null> {
+  const starts = await bucketStarts(pool, q);
+  if (starts.length === 0) return null;
+  return { starts, from: starts[0]!, to: await bucketEnd(pool, q, starts[starts.length - 1]!) };
+}
 
+/** The aggregation statement (rows: device_id, metric, channel, b, __n, one column per aggregate). */
+export function seriesSql(timescale: boolean, q: SeriesQuery, source: SeriesSource, rangeFrom: Date, rangeTo: Date, order = 'order by 1, 2, 3, 4'): { sql: string; params: unknown[] } {
   const params: unknown[] = [];
   const p = (v: unknown) => {
     params.push(v);
     return `$${params.length}`;
   };
   const timeCol = source === 'raw' ? 'time' : 'bucket';
-  const relation = source === 'raw' ? 'observations' : rollupRelation(source, env.timescale);
+  const relation = source === 'raw' ? 'observations' : rollupRelation(source, timescale);
   const aggs = q.aggregates.map((a) => `${aggregateSql(a, source)} as "${a}"`).join(', ');
   const nExpr = source === 'raw' ? 'count(*)' : 'sum(n)';
-  const where = [
-    `device_id = any(${p(q.devices)}::text[])`,
-    `metric = any(${p(q.metrics)}::text[])`,
-    `${timeCol} >= ${p(rangeFrom.toISOString())}::timestamptz`,
-    `${timeCol} < ${p(rangeTo.toISOString())}::timestamptz`,
-  ];
+  const where = [`${timeCol} >= ${p(rangeFrom.toISOString())}::timestamptz`, `${timeCol} < ${p(rangeTo.toISOString())}::timestamptz`];
+  if (q.devices.length > 0) where.push(`device_id = any(${p(q.devices)}::text[])`);
+  if (q.metrics.length > 0) where.push(`metric = any(${p(q.metrics)}::text[])`);
   if (q.channel !== undefined) where.push(`channel = ${p(q.channel)}`);
   const sql = `select device_id, metric, channel, ${bucketExpr(q, timeCol, p)} as b, ${nExpr}::float8 as __n, ${aggs}
                  from ${relation} where ${where.join(' and ')}
-                group by 1, 2, 3, 4 order by 1, 2, 3, 4`;
+                group by 1, 2, 3, 4 ${order}`;
+  return { sql, params };
+}
+
+export async function querySeries(env: SeriesEnv, q: SeriesQuery): Promise<SeriesResult> {
+  await guardSize(env, q);
+  const source = chooseSource(q);
+  const base = { bucket: q.bucket.text, tz: q.tz, from: q.from.toISOString(), to: q.to.toISOString(), source };
+  const range = await bucketRange(env.pool, q);
+  if (!range) return { ...base, series: [] };
+  const { starts } = range;
+  const { sql, params } = seriesSql(env.timescale, q, source, range.from, range.to);
   const { rows } = await env.pool.query(sql, params);
 
   const bySeries = new Map<string, Map<number, Record<string, unknown>>>();
