@@ -5,6 +5,8 @@
 import type { ModuleFactory } from '../platform-module.ts';
 import { StorageMaintenance } from './maintenance.ts';
 import { seriesRoutes } from './routes/series.ts';
+import { streamRoutes } from './routes/stream.ts';
+import { LiveHub } from './live-hub.ts';
 import { buildingRoutes } from './routes/buildings.ts';
 import { exportRoutes } from './routes/export.ts';
 import { roadRoutes } from './routes/roads.ts';
@@ -23,13 +25,17 @@ export const timeseriesModule: ModuleFactory = async (ctx) => {
   });
   maintenance.start();
   const env = { pool, timescale, maxPoints: ts.seriesMaxPoints };
-  const routes = [seriesRoutes(env), trafficRoutes(env), roadRoutes(env), buildingRoutes(env), exportRoutes(env)];
+  const hub = new LiveHub(ts.streamReplay, (id) => ctx.registry.get(id)?.domain);
+  const routes = [seriesRoutes(env), trafficRoutes(env), roadRoutes(env), buildingRoutes(env), exportRoutes(env), streamRoutes({ hub, heartbeatMs: ts.streamHeartbeatMs })];
   return {
     name: 'timeseries',
     routes: async (app) => {
       for (const r of routes) await r(app);
     },
-    onCommitted: (batch) => maintenance.onCommitted(batch),
+    onCommitted: (batch) => {
+      maintenance.onCommitted(batch);
+      hub.publish(batch);
+    },
     stop: () => maintenance.stop(),
   };
 };
