@@ -58,6 +58,7 @@ export const configSchema = z.object({
   VIGIE_INFLUX_ORG: z.string().default('vigie'),
   VIGIE_INFLUX_BUCKET: z.string().default('vigie'),
   VIGIE_INFLUX_TOKEN: z.string().optional(),
+  VIGIE_INFLUX_MEASUREMENT_PREFIX: z.string().regex(/^[A-Za-z0-9_]*$/).default('').describe('Prepended to the measurement names (roads, buildings, health).'),
   VIGIE_INFLUX_BATCH_SIZE: int(5000, 1, 100_000).describe('Points per write request.'),
   VIGIE_INFLUX_FLUSH_MS: int(1000, 10, 600_000).describe('Longest a point waits before its batch is written.'),
   VIGIE_INFLUX_MAX_BUFFER: int(200_000, 1, 50_000_000).describe('Points held while InfluxDB is slow or down; beyond it the oldest are dropped and counted.'),
@@ -107,7 +108,7 @@ export interface Config {
     streamHeartbeatMs: number;
     streamReplay: number;
   };
-  influx?: { url: string; org: string; bucket: string; token?: string; batchSize: number; flushMs: number; maxBuffer: number; timeoutMs: number; retryMinMs: number; retryMaxMs: number };
+  influx?: { url: string; org: string; bucket: string; token?: string; measurementPrefix: string; batchSize: number; flushMs: number; maxBuffer: number; timeoutMs: number; retryMinMs: number; retryMaxMs: number };
 }
 
 export class ConfigError extends Error {
@@ -196,6 +197,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
           org: r.VIGIE_INFLUX_ORG,
           bucket: r.VIGIE_INFLUX_BUCKET,
           token: r.VIGIE_INFLUX_TOKEN,
+          measurementPrefix: r.VIGIE_INFLUX_MEASUREMENT_PREFIX,
           batchSize: r.VIGIE_INFLUX_BATCH_SIZE,
           flushMs: r.VIGIE_INFLUX_FLUSH_MS,
           maxBuffer: r.VIGIE_INFLUX_MAX_BUFFER,

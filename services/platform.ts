@@ -17,11 +17,12 @@ import { syncRegistry } from './store/devices.ts';
 import { migrate } from './store/migrate.ts';
 import { createPool } from './store/pool.ts';
 import { createTelemetry } from './telemetry.ts';
+import { influxModule } from './influx/module.ts';
 import { timeseriesModule } from './timeseries/module.ts';
 import { setupStorage } from './timeseries/storage.ts';
 
 /** Capabilities plugged into the platform, in start order (see platform-module.ts). */
-const MODULES: ModuleFactory[] = [timeseriesModule];
+const MODULES: ModuleFactory[] = [timeseriesModule, influxModule];
 
 export interface Platform {
   config: Config;
