@@ -75,14 +75,6 @@ export class StorageMaintenance {
       });
   }
 
-  /** Resolves when no rollup work is pending (tests, benchmark, shutdown). */
-  async settle(): Promise<void> {
-    do {
-      if (this.running) await this.running;
-      if (!this.o.timescale) while ((await refreshDirtyRollups(this.o.pool)) > 0);
-    } while (this.running);
-  }
-
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
