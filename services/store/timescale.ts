@@ -80,7 +80,11 @@ async function applyTimescalePolicies(client: pg.ClientBase, p: TimescalePolicie
 
   // Compression (columnstore): one segment per device and metric, so a series' history reads
   // one compressed batch; ordered by channel then time for range scans inside it.
-  await client.query(`alter table observations set (timescaledb.compress, timescaledb.compress_segmentby = 'device_id, metric', timescaledb.compress_orderby = 'channel, time desc')`);
+  // Set once: TimescaleDB refuses to change compression settings once chunks are compressed.
+  const { rows: ht } = await client.query(`select compression_enabled from timescaledb_information.hypertables where hypertable_name = 'observations'`);
+  if (!ht[0]?.compression_enabled) {
+    await client.query(`alter table observations set (timescaledb.compress, timescaledb.compress_segmentby = 'device_id, metric', timescaledb.compress_orderby = 'channel, time desc')`);
+  }
   await client.query(`select remove_compression_policy('observations', if_exists => true)`);
   if (p.compressAfterDays > 0) await client.query(`select add_compression_policy('observations', compress_after => ${days(p.compressAfterDays)})`);
 
