@@ -54,8 +54,21 @@ export async function convertToPartitioned(client: pg.ClientBase): Promise<void>
     const { rows } = await client.query<{ m: Date }>(`select distinct date_trunc('month', time, 'UTC') as m from observations_unpartitioned`);
     for (const r of rows) await createMonth(client, r.m);
     await client.query(`insert into observations select * from observations_unpartitioned`);
-    // Views over the old table (repeatable migrations) go with it and are re-created below.
+    // Objects other migrations hung on the old table move to the new one: user triggers are
+    // re-created from their definitions, dependent views from theirs (then repeatable
+    // migrations are re-applied), so the conversion never silently drops someone's work.
+    const { rows: triggers } = await client.query<{ def: string }>(
+      `select pg_get_triggerdef(oid) as def from pg_trigger where tgrelid = 'observations_unpartitioned'::regclass and not tgisinternal order by oid`,
+    );
+    const { rows: views } = await client.query<{ name: string; def: string }>(
+      `select distinct c.oid, c.oid::regclass::text as name, pg_get_viewdef(c.oid) as def
+         from pg_depend d join pg_rewrite r on r.oid = d.objid join pg_class c on c.oid = r.ev_class
+        where d.refobjid = 'observations_unpartitioned'::regclass and c.relkind = 'v' order by c.oid`,
+    );
     await client.query(`drop table observations_unpartitioned cascade`);
+    const retarget = (sql: string) => sql.replace(/\bobservations_unpartitioned\b/g, 'observations');
+    for (const t of triggers) await client.query(retarget(t.def));
+    for (const v of views) await client.query(`create or replace view ${v.name} as ${retarget(v.def)}`);
     for (const m of listMigrations().filter((f) => f.kind === 'repeatable')) await client.query(m.sql);
     await client.query('commit');
   } catch (err) {

@@ -61,3 +61,34 @@ t.test('late data in the default partition is adopted by its month; retention dr
     c.release();
   }
 });
+
+t.test('the conversion keeps triggers and views other migrations put on observations', async (t) => {
+  const pg = (await import('pg')).default;
+  const pino = (await import('pino')).default;
+  const { createTestDatabase } = await import('../helpers/database.ts');
+  const { migrate } = await import('../../services/store/migrate.ts');
+  const { convertToPartitioned } = await import('../../services/timeseries/partitions.ts');
+  const db = await createTestDatabase();
+  const p = new pg.Pool({ connectionString: db.url });
+  t.teardown(async () => {
+    await p.end();
+    await db.drop();
+  });
+  await migrate(p, { logger: pino({ level: 'silent' }) });
+  await p.query(`create table seen (device_id text)`);
+  await p.query(`create function remember() returns trigger language plpgsql as $$ begin insert into seen values (new.device_id); return null; end $$`);
+  await p.query(`create trigger remember_obs after insert on observations for each row execute function remember()`);
+  await p.query(`create view my_counts as select device_id, count(*) as n from observations group by 1`);
+  await p.query(`insert into observations values ('before', 'co2', '', now(), now(), 1, 0)`);
+  const c = await p.connect();
+  try {
+    await convertToPartitioned(c);
+    await convertToPartitioned(c); // idempotent
+  } finally {
+    c.release();
+  }
+  await p.query(`insert into observations values ('after', 'co2', '', now(), now(), 2, 0)`);
+  t.same((await p.query(`select device_id from seen order by 1`)).rows, [{ device_id: 'after' }, { device_id: 'before' }], 'the trigger follows the table');
+  t.same((await p.query(`select device_id, n::int from my_counts order by 1`)).rows, [{ device_id: 'after', n: 1 }, { device_id: 'before', n: 1 }], 'the view is re-created over the partitioned table');
+  t.equal((await p.query(`select relkind from pg_class where relname = 'observations'`)).rows[0].relkind, 'p');
+});
