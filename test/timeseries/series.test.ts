@@ -116,3 +116,10 @@ t.test('unbounded or malformed requests get a clear 400', async (t) => {
   const order = await tp.get<{ code: string }>('/api/v1/series?device=tc-dst&metric=vehicle_count&from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z');
   t.equal(order.status, 400);
 });
+
+t.test('the time-series routes are in the OpenAPI document', async (t) => {
+  const doc = await tp.get<{ paths: Record<string, unknown> }>('/docs/json');
+  for (const p of ['/api/v1/series', '/api/v1/traffic/stations', '/api/v1/traffic/tmja', '/api/v1/roads/conditions', '/api/v1/buildings/consumption', '/api/v1/buildings/comfort', '/api/v1/export', '/api/v1/stream']) {
+    t.ok(doc.body.paths[p], p);
+  }
+});
