@@ -116,7 +116,7 @@ export async function consumption(
 
 export interface ZoneComfort {
   zone: string;
-  occupancySource: 'sensor' | 'schedule';
+  occupancySource: 'sensor' | 'schedule' | 'mixed';
   occupiedHours: number;
   temperature: { avg: number | null; min: number | null; max: number | null; occupiedAvg: number | null };
   humidityAvg: number | null;
@@ -126,6 +126,7 @@ export interface ZoneComfort {
   icone: number | null;
 }
 
+/** Per zone, and the whole building first (zone `*`). */
 export async function comfort(pool: pg.Pool, q: { building: string; from: Date; to: Date }): Promise<ZoneComfort[]> {
   const holidays = holidaysBetween(q.from, q.to);
   const { rows } = await pool.query(
@@ -155,7 +156,7 @@ export async function comfort(pool: pg.Pool, q: { building: string; from: Date; 
                         and not ((time at time zone 'Europe/Paris')::date = any($4::date[])) end as occupied
          from o where time >= $2 and metric <> 'occupancy_state'
      )
-     select zone, bool_or(has_sensor) as has_sensor,
+     select zone, bool_or(has_sensor) as has_sensor, bool_and(has_sensor) as all_sensors,
             sum(weight) filter (where metric = 'co2' and occupied) / 3600.0 as occupied_hours,
             avg(value) filter (where metric = 'air_temperature') as t_avg,
             min(value) filter (where metric = 'air_temperature') as t_min,
@@ -167,7 +168,8 @@ export async function comfort(pool: pg.Pool, q: { building: string; from: Date; 
             sum(value * weight) filter (where metric = 'co2' and occupied) / nullif(sum(weight) filter (where metric = 'co2' and occupied), 0) as co2_occ,
             coalesce(sum(weight) filter (where metric = 'co2' and occupied and value > 1000), 0) / nullif(sum(weight) filter (where metric = 'co2' and occupied), 0) as above1000,
             coalesce(sum(weight) filter (where metric = 'co2' and occupied and value > 1700), 0) / nullif(sum(weight) filter (where metric = 'co2' and occupied), 0) as above1700
-       from w group by zone order by zone`,
+       -- One row per zone, plus the whole building (zone null) over all its zones' time.
+       from w group by grouping sets ((zone), ()) order by zone nulls first`,
     [q.building, q.from.toISOString(), q.to.toISOString(), holidays],
   );
   const n = (v: unknown) => (v === null || v === undefined ? null : round(Number(v)));
@@ -176,8 +178,8 @@ export async function comfort(pool: pg.Pool, q: { building: string; from: Date; 
     const a1700 = r.above1700 === null ? null : Number(r.above1700);
     const icone = a1000 === null || a1700 === null ? null : Math.round(10 * (2.5 / Math.log10(2)) * Math.log10(1 + (a1000 - a1700) + 3 * a1700)) / 10;
     return {
-      zone: r.zone,
-      occupancySource: r.has_sensor ? 'sensor' : 'schedule',
+      zone: r.zone ?? '*',
+      occupancySource: r.all_sensors ? 'sensor' : r.has_sensor ? 'mixed' : 'schedule',
       occupiedHours: n(r.occupied_hours) ?? 0,
       temperature: { avg: n(r.t_avg), min: n(r.t_min), max: n(r.t_max), occupiedAvg: n(r.t_occ) },
       humidityAvg: n(r.rh_avg),

@@ -68,7 +68,7 @@ t.test('comfort and CO2: occupied time from the sensor or the timetable', async 
   rows.push({ device: 's2', metric: 'co2', time: '2026-01-12T08:00:00Z', value: 900 });
   rows.push({ device: 's2', metric: 'co2', time: '2026-01-12T08:05:00Z', value: 1100 });
   await insertRows(pool, rows);
-  const r = await tp.get<{ zones: Array<Record<string, unknown>> }>('/api/v1/buildings/comfort?building=clg-a&from=2026-01-12T00:00:00Z&to=2026-01-13T00:00:00Z');
+  const r = await tp.get<{ summary: Record<string, unknown>; zones: Array<Record<string, unknown>> }>('/api/v1/buildings/comfort?building=clg-a&from=2026-01-12T00:00:00Z&to=2026-01-13T00:00:00Z');
   t.equal(r.status, 200);
   const by = Object.fromEntries(r.body.zones.map((z) => [z.zone as string, z]));
   t.match(by['salle-1'], {
@@ -82,6 +82,9 @@ t.test('comfort and CO2: occupied time from the sensor or the timetable', async 
   });
   t.match(by['salle-2'], { occupancySource: 'schedule', occupiedHours: 0.167, shareAbove1000: 50, shareAbove1700: 0, icone: 1.5 });
   t.notOk(by['other'], 'zones of other buildings stay out');
+  t.same(r.body.zones.map((z) => z.zone), ['salle-1', 'salle-2'], 'zones with comfort readings');
+  // The building: 1 h occupied in salle 1 plus 10 min in salle 2; above 1000 ppm 30 + 5 min.
+  t.match(r.body.summary, { zone: '*', occupancySource: 'mixed', occupiedHours: 1.167, shareAbove1000: 50, shareAbove1700: 14.286 });
 });
 
 t.test('bounded requests', async (t) => {

@@ -12,6 +12,17 @@ const BUCKETS = { '1h': 'hour', '1d': 'day', '1w': 'week', '1M': 'month' } as co
 const MAX_BUCKETS = 20_000;
 const MAX_COMFORT_DAYS = 400;
 const n = z.number().nullable();
+const zoneSchema = z.object({
+  zone: z.string(),
+  occupancySource: z.enum(['sensor', 'schedule', 'mixed']),
+  occupiedHours: z.number(),
+  temperature: z.object({ avg: n, min: n, max: n, occupiedAvg: n }),
+  humidityAvg: n,
+  co2: z.object({ avg: n, max: n, occupiedAvg: n }),
+  shareAbove1000: n,
+  shareAbove1700: n,
+  icone: n,
+});
 
 export function buildingRoutes(env: { pool: pg.Pool }) {
   return async (app: FastifyInstance): Promise<void> => {
@@ -68,19 +79,8 @@ export function buildingRoutes(env: { pool: pg.Pool }) {
               building: z.string(),
               from: z.string(),
               to: z.string(),
-              zones: z.array(
-                z.object({
-                  zone: z.string(),
-                  occupancySource: z.enum(['sensor', 'schedule']),
-                  occupiedHours: z.number(),
-                  temperature: z.object({ avg: n, min: n, max: n, occupiedAvg: n }),
-                  humidityAvg: n,
-                  co2: z.object({ avg: n, max: n, occupiedAvg: n }),
-                  shareAbove1000: n,
-                  shareAbove1700: n,
-                  icone: n,
-                }),
-              ),
+              summary: zoneSchema.nullable(),
+              zones: z.array(zoneSchema),
             }),
             400: errorSchema,
           },
@@ -91,7 +91,8 @@ export function buildingRoutes(env: { pool: pg.Pool }) {
         const bad = checkPeriod(q.from, q.to);
         if (bad) throw badRequest(bad, 'from');
         if (q.to.getTime() - q.from.getTime() > MAX_COMFORT_DAYS * 86400_000) throw badRequest(`querystring.to: at most ${MAX_COMFORT_DAYS} days`, 'to');
-        return { building: q.building, from: q.from.toISOString(), to: q.to.toISOString(), zones: await comfort(env.pool, q) };
+        const [building, ...zones] = await comfort(env.pool, q);
+        return { building: q.building, from: q.from.toISOString(), to: q.to.toISOString(), summary: building?.zone === '*' ? building : null, zones };
       },
     );
   };
