@@ -9,7 +9,8 @@ ADDR="${VICTORIA_METRICS_ADDR:-127.0.0.1:8428}"
 DATA_DIR="${VICTORIA_METRICS_DATA:-/tmp/vigie-victoria-metrics}"
 LOG="${DATA_DIR}.log"
 
-healthy() { curl -fsS "http://${ADDR}/health" >/dev/null 2>&1; }
+# Node is there in CI (curl may not be).
+healthy() { node -e "fetch('http://${ADDR}/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))" >/dev/null 2>&1; }
 
 if healthy; then
   echo "victoria-metrics already answering on ${ADDR}"
