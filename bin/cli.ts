@@ -3,6 +3,7 @@
  */
 import { Command } from 'commander';
 import { registerBacktest } from './commands/backtest.ts';
+import { registerExport } from './commands/export.ts';
 import { registerSimulate } from './commands/simulate.ts';
 import { registerStart } from './commands/start.ts';
 
@@ -11,4 +12,5 @@ program.name('vigie').description('Telemetry platform for connected departmental
 registerStart(program);
 registerSimulate(program);
 registerBacktest(program);
+registerExport(program);
 await program.parseAsync(process.argv);

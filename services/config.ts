@@ -71,6 +71,25 @@ export const configSchema = z.object({
   VIGIE_ALERT_WEBHOOK_RETRIES: int(5, 0, 20),
   VIGIE_ALERT_WEBHOOK_BACKOFF_MS: int(1000, 1, 600_000),
   VIGIE_ALERT_MQTT_TOPIC: z.string().regex(/^[^#+]+$/).default('vigie/alerts').describe('Root of alert event topics: <root>/<rule>/<device>.'),
+
+  // --- Time series (docs/timeseries.md): storage policies, query bounds, live stream, InfluxDB mirror ---
+  VIGIE_RETENTION_DAYS: int(0, 0, 36600).describe('Raw observations older than this are dropped in bulk (chunks or monthly partitions); 0 keeps everything.'),
+  VIGIE_CHUNK_INTERVAL_DAYS: int(7, 1, 365).describe('TimescaleDB chunk interval of the observations hypertable.'),
+  VIGIE_COMPRESS_AFTER_DAYS: int(30, 0, 36600).describe('TimescaleDB: compress chunks older than this (segmented by device and metric); 0 disables.'),
+  VIGIE_ROLLUP_LATE_DAYS: int(35, 1, 36600).describe('Refresh window for continuous aggregates: late data up to this old is re-aggregated by the policy.'),
+  VIGIE_ROLLUP_INTERVAL_MS: int(1000, 50, 3_600_000).describe('Plain PostgreSQL: how often touched rollup buckets are recomputed.'),
+  VIGIE_SERIES_MAX_POINTS: int(200_000, 100, 10_000_000).describe('GET /api/v1/series refuses requests above this many series x buckets (400).'),
+  VIGIE_STREAM_HEARTBEAT_MS: int(15_000, 100, 600_000).describe('SSE heartbeat comment interval.'),
+  VIGIE_STREAM_REPLAY: int(10_000, 0, 1_000_000).describe('Observations kept in memory for SSE resumption with Last-Event-ID.'),
+  VIGIE_INFLUX_URL: z.string().url().optional().describe('InfluxDB v2 (or compatible) URL; unset disables the mirror.'),
+  VIGIE_INFLUX_ORG: z.string().default('vigie'),
+  VIGIE_INFLUX_BUCKET: z.string().default('vigie'),
+  VIGIE_INFLUX_TOKEN: z.string().optional(),
+  VIGIE_INFLUX_MEASUREMENT_PREFIX: z.string().regex(/^[A-Za-z0-9_]*$/).default('').describe('Prepended to the measurement names (roads, buildings, health).'),
+  VIGIE_INFLUX_BATCH_SIZE: int(5000, 1, 100_000).describe('Points per write request.'),
+  VIGIE_INFLUX_FLUSH_MS: int(1000, 10, 600_000).describe('Longest a point waits before its batch is written.'),
+  VIGIE_INFLUX_MAX_BUFFER: int(200_000, 1, 50_000_000).describe('Points held while InfluxDB is slow or down; beyond it the oldest are dropped and counted.'),
+  VIGIE_INFLUX_TIMEOUT_MS: int(10_000, 100, 600_000).describe('Write request timeout.'),
 });
 export type RawConfig = z.infer<typeof configSchema>;
 
@@ -122,6 +141,17 @@ export interface Config {
     webhook: { url?: string; secret?: string; timeoutMs: number; retries: number; backoffMs: number };
     mqttTopic: string;
   };
+  timeseries: {
+    retentionDays: number;
+    chunkIntervalDays: number;
+    compressAfterDays: number;
+    rollupLateDays: number;
+    rollupIntervalMs: number;
+    seriesMaxPoints: number;
+    streamHeartbeatMs: number;
+    streamReplay: number;
+  };
+  influx?: { url: string; org: string; bucket: string; token?: string; measurementPrefix: string; batchSize: number; flushMs: number; maxBuffer: number; timeoutMs: number; retryMinMs: number; retryMaxMs: number };
 }
 
 export class ConfigError extends Error {
@@ -227,5 +257,30 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       },
       mqttTopic: r.VIGIE_ALERT_MQTT_TOPIC.replace(/\/+$/, ''),
     },
+    timeseries: {
+      retentionDays: r.VIGIE_RETENTION_DAYS,
+      chunkIntervalDays: r.VIGIE_CHUNK_INTERVAL_DAYS,
+      compressAfterDays: r.VIGIE_COMPRESS_AFTER_DAYS,
+      rollupLateDays: r.VIGIE_ROLLUP_LATE_DAYS,
+      rollupIntervalMs: r.VIGIE_ROLLUP_INTERVAL_MS,
+      seriesMaxPoints: r.VIGIE_SERIES_MAX_POINTS,
+      streamHeartbeatMs: r.VIGIE_STREAM_HEARTBEAT_MS,
+      streamReplay: r.VIGIE_STREAM_REPLAY,
+    },
+    influx: r.VIGIE_INFLUX_URL
+      ? {
+          url: r.VIGIE_INFLUX_URL,
+          org: r.VIGIE_INFLUX_ORG,
+          bucket: r.VIGIE_INFLUX_BUCKET,
+          token: r.VIGIE_INFLUX_TOKEN,
+          measurementPrefix: r.VIGIE_INFLUX_MEASUREMENT_PREFIX,
+          batchSize: r.VIGIE_INFLUX_BATCH_SIZE,
+          flushMs: r.VIGIE_INFLUX_FLUSH_MS,
+          maxBuffer: r.VIGIE_INFLUX_MAX_BUFFER,
+          timeoutMs: r.VIGIE_INFLUX_TIMEOUT_MS,
+          retryMinMs: r.VIGIE_RETRY_MIN_MS,
+          retryMaxMs: r.VIGIE_RETRY_MAX_MS,
+        }
+      : undefined,
   };
 }

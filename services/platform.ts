@@ -16,13 +16,15 @@ import { loadRegistry } from './registry.ts';
 import { syncRegistry } from './store/devices.ts';
 import { migrate } from './store/migrate.ts';
 import { createPool } from './store/pool.ts';
-import { setupTimescale } from './store/timescale.ts';
 import { createTelemetry } from './telemetry.ts';
 import { alertingModule } from './alerting/module.ts';
 import { formatsModule } from './formats/module.ts';
+import { influxModule } from './influx/module.ts';
+import { timeseriesModule } from './timeseries/module.ts';
+import { setupStorage } from './timeseries/storage.ts';
 
 /** Capabilities plugged into the platform, in start order (see platform-module.ts). */
-const MODULES: ModuleFactory[] = [formatsModule, alertingModule];
+const MODULES: ModuleFactory[] = [formatsModule, timeseriesModule, influxModule, alertingModule];
 
 export interface Platform {
   config: Config;
@@ -59,7 +61,7 @@ export async function startPlatform(config: Config, logger: Logger): Promise<Pla
     await migrate(pool, {
       logger,
       after: async (client) => {
-        timescale = await setupTimescale(client, config.timescale, logger);
+        timescale = await setupStorage(client, config, logger);
       },
     });
     await syncRegistry(pool, registry.devices);

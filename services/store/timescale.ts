@@ -1,6 +1,13 @@
 /**
  * TimescaleDB when it is there, plain PostgreSQL when it is not. `auto` uses the extension if
  * the server offers it; `require` fails start-up without it; `off` never touches it.
+ *
+ * With the extension: the observations hypertable, columnstore compression of older chunks
+ * segmented by device and metric, a retention policy, and hourly/daily continuous aggregates
+ * (`cagg_hourly`, `cagg_daily`, same columns as the plain-PostgreSQL rollup tables) with
+ * real-time aggregation and a refresh window that covers late data. Every step is idempotent
+ * and re-applies the configured values (policies are removed and re-added), so changing a
+ * setting and restarting takes effect.
  */
 import type { Logger } from 'pino';
 import type pg from 'pg';
@@ -8,12 +15,24 @@ import { VigieError } from '../errors.ts';
 
 export type TimescaleMode = 'auto' | 'off' | 'require';
 
+export interface TimescalePolicies {
+  chunkIntervalDays: number;
+  /** 0: no compression policy. */
+  compressAfterDays: number;
+  /** 0: keep everything. */
+  retentionDays: number;
+  /** Refresh window start: late data up to this old is re-aggregated by the policy. */
+  rollupLateDays: number;
+}
+
+export const DEFAULT_POLICIES: TimescalePolicies = { chunkIntervalDays: 7, compressAfterDays: 30, retentionDays: 0, rollupLateDays: 35 };
+
 export async function timescaleAvailable(client: pg.ClientBase): Promise<boolean> {
   const { rows } = await client.query(`select 1 from pg_available_extensions where name = 'timescaledb'`);
   return rows.length > 0;
 }
 
-export async function setupTimescale(client: pg.ClientBase, mode: TimescaleMode, logger: Logger): Promise<boolean> {
+export async function setupTimescale(client: pg.ClientBase, mode: TimescaleMode, logger: Logger, policies: TimescalePolicies = DEFAULT_POLICIES): Promise<boolean> {
   if (mode === 'off') return false;
   if (!(await timescaleAvailable(client))) {
     if (mode === 'require') throw new VigieError('VIGIE_ERR_TIMESCALE_MISSING', 'VIGIE_TIMESCALE=require but the timescaledb extension is not installed on this server');
@@ -28,10 +47,67 @@ export async function setupTimescale(client: pg.ClientBase, mode: TimescaleMode,
     logger.warn({ err }, 'timescaledb present but cannot be enabled: running on plain PostgreSQL');
     return false;
   }
-  // 7-day chunks: ~10k devices x 20 series x 240 readings/day stays well inside memory per chunk.
-  await client.query(
-    `select create_hypertable('observations', by_range('time', interval '7 days'), if_not_exists => true, migrate_data => true)`,
-  );
-  logger.info('observations is a TimescaleDB hypertable');
+  const { rows } = await client.query(`select relkind from pg_class where oid = 'observations'::regclass`);
+  if (rows[0]?.relkind === 'p') {
+    // A database first run on plain PostgreSQL has monthly partitions; TimescaleDB cannot
+    // convert a partitioned table. Stay on the plain path rather than half-migrate.
+    if (mode === 'require') throw new VigieError('VIGIE_ERR_TIMESCALE_MISSING', 'observations is already a partitioned (plain PostgreSQL) table; re-import into a fresh database to use TimescaleDB');
+    logger.warn('observations is a plain-PostgreSQL partitioned table: keeping the plain path (re-import into a fresh database to use TimescaleDB)');
+    return false;
+  }
+  await applyTimescalePolicies(client, policies);
+  logger.info({ policies }, 'observations is a TimescaleDB hypertable with compression, retention and continuous aggregates');
   return true;
+}
+
+const days = (n: number) => `interval '${Math.floor(n)} days'`;
+
+/** The rollup columns shared with the plain-PostgreSQL tables (030_rollups.sql). */
+function caggSelect(bucketExpr: string): string {
+  return `select device_id, metric, channel, ${bucketExpr} as bucket,
+                 count(*) as n, sum(value) as sum, min(value) as min, max(value) as max,
+                 min(time) as first_time, first(value, time) as first_value,
+                 max(time) as last_time, last(value, time) as last_value
+            from observations
+           group by device_id, metric, channel, ${bucketExpr}`;
+}
+
+async function applyTimescalePolicies(client: pg.ClientBase, p: TimescalePolicies): Promise<void> {
+  await client.query(`select create_hypertable('observations', by_range('time', ${days(p.chunkIntervalDays)}), if_not_exists => true, migrate_data => true)`);
+  await client.query(`select set_chunk_time_interval('observations', ${days(p.chunkIntervalDays)})`);
+  // Continuous aggregates replace the Vigie-maintained rollups: no dirty-hour trigger here.
+  await client.query(`drop trigger if exists observations_rollup_dirty on observations`);
+
+  // Compression (columnstore): one segment per device and metric, so a series' history reads
+  // one compressed batch; ordered by channel then time for range scans inside it.
+  // Set once: TimescaleDB refuses to change compression settings once chunks are compressed.
+  const { rows: ht } = await client.query(`select compression_enabled from timescaledb_information.hypertables where hypertable_name = 'observations'`);
+  if (!ht[0]?.compression_enabled) {
+    await client.query(`alter table observations set (timescaledb.compress, timescaledb.compress_segmentby = 'device_id, metric', timescaledb.compress_orderby = 'channel, time desc')`);
+  }
+  await client.query(`select remove_compression_policy('observations', if_exists => true)`);
+  if (p.compressAfterDays > 0) await client.query(`select add_compression_policy('observations', compress_after => ${days(p.compressAfterDays)})`);
+
+  await client.query(`select remove_retention_policy('observations', if_exists => true)`);
+  if (p.retentionDays > 0) await client.query(`select add_retention_policy('observations', drop_after => ${days(p.retentionDays)})`);
+
+  // Real-time aggregation (materialized_only = false): buckets newer than the watermark are
+  // computed from raw rows at query time, so the API never lags the ingest.
+  await client.query(
+    `create materialized view if not exists cagg_hourly with (timescaledb.continuous, timescaledb.materialized_only = false) as
+     ${caggSelect(`time_bucket(interval '1 hour', time)`)} with no data`,
+  );
+  // Daily buckets are Europe/Paris calendar days (DOMAIN.md), like rollup_daily.
+  await client.query(
+    `create materialized view if not exists cagg_daily with (timescaledb.continuous, timescaledb.materialized_only = false) as
+     ${caggSelect(`time_bucket(interval '1 day', time, 'Europe/Paris')`)} with no data`,
+  );
+  // The refresh window reaches rollupLateDays back, so late data within it is re-aggregated by
+  // the policy; older late data is refreshed explicitly by the timeseries module.
+  for (const [view, minDays] of [['cagg_hourly', 1], ['cagg_daily', 3]] as const) {
+    await client.query(`select remove_continuous_aggregate_policy('${view}', if_exists => true)`);
+    await client.query(
+      `select add_continuous_aggregate_policy('${view}', start_offset => ${days(Math.max(minDays, p.rollupLateDays))}, end_offset => interval '1 hour', schedule_interval => interval '5 minutes')`,
+    );
+  }
 }

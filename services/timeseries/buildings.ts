@@ -1,0 +1,196 @@
+/**
+ * Building figures (DOMAIN.md, "Buildings"):
+ * - consumption from cumulative counters (kWh, m³): the positive delta between consecutive
+ *   readings, attributed to the bucket of the later reading. A negative delta is a reset (the
+ *   counter restarted from zero: the new reading is the consumption since) or, when the device
+ *   has a `counterMax` tag and the previous reading was in the top 10 % of it, a rollover
+ *   (max - previous + new). Never negative consumption.
+ * - comfort and air quality per zone: temperature, humidity, CO2, and the share of occupied
+ *   time above 1000 and 1700 ppm with the ICONE confinement index (CSTB: 8.3 x log10(1 + f1 +
+ *   3 f2), f1 = share in 1000-1700 ppm, f2 = share above 1700 ppm) used for French schools.
+ *   Occupied time comes from the zone's occupancy sensor, else the school timetable
+ *   (Monday-Friday 08:00-18:00 local, not public holidays). Each reading stands for the time
+ *   until the next one, capped at two periods (a gap is not occupied time).
+ */
+import type pg from 'pg';
+import { METRICS } from '../../schemas/index.ts';
+import { holidaysBetween } from './holidays.ts';
+
+export type CounterMetric = 'energy' | 'water_volume';
+export type ConsumptionBucket = 'hour' | 'day' | 'week' | 'month';
+
+export interface ConsumptionResult {
+  building: string;
+  metric: CounterMetric;
+  unit: string;
+  bucket: ConsumptionBucket;
+  tz: string;
+  resets: number;
+  rollovers: number;
+  points: Array<{ time: string; consumption: number | null }>;
+  devices: Array<{ deviceId: string; channel: string; consumption: number }>;
+}
+
+const WRAP_FRACTION = 0.9;
+
+export async function consumption(
+  pool: pg.Pool,
+  q: { building: string; metric: CounterMetric; bucket: ConsumptionBucket; from: Date; to: Date; tz: string },
+): Promise<ConsumptionResult> {
+  const { rows: buckets } = await pool.query<{ b: Date }>(
+    `select g at time zone $3 as b
+       from generate_series(date_trunc($1, $2::timestamptz, $3) at time zone $3,
+                            ($4::timestamptz at time zone $3) - interval '1 microsecond', ('1 ' || $1)::interval) as g`,
+    [q.bucket, q.from.toISOString(), q.tz, q.to.toISOString()],
+  );
+  const rangeFrom = buckets[0]?.b ?? q.from;
+  const { rows: endRow } = await pool.query<{ e: Date }>(`select (($1::timestamptz at time zone $2) + ('1 ' || $3)::interval) at time zone $2 as e`, [
+    (buckets[buckets.length - 1]?.b ?? q.from).toISOString(),
+    q.tz,
+    q.bucket,
+  ]);
+  const rangeTo = endRow[0]!.e;
+  const { rows } = await pool.query(
+    `with meters as (
+       select id, nullif(tags->>'counterMax', '')::float8 as counter_max from devices where building->>'building' = $1
+     ), readings as (
+       select o.device_id, o.channel, o.time, o.value, m.counter_max
+         from observations o join meters m on m.id = o.device_id
+        where o.metric = $2 and o.time >= $3 and o.time < $4
+       union all
+       -- The last reading before the range, so the first bucket gets its opening delta.
+       select p.device_id, p.channel, p.time, p.value, m.counter_max
+         from meters m
+         join lateral (
+           select o.device_id, o.channel, o.time, o.value from observations o
+            where o.device_id = m.id and o.metric = $2 and o.time < $3
+            order by o.time desc limit 1
+         ) p on true
+     ), deltas as (
+       select device_id, channel, time, value, counter_max,
+              value - lag(value) over w as delta, lag(value) over w as prev
+         from readings window w as (partition by device_id, channel order by time)
+     ), consumed as (
+       select device_id, channel, time,
+              case when delta is null then null
+                   when delta >= 0 then delta
+                   when counter_max is not null and prev >= ${WRAP_FRACTION} * counter_max then counter_max - prev + value
+                   else value end as used,
+              case when delta < 0 and counter_max is not null and prev >= ${WRAP_FRACTION} * counter_max then 'rollover'
+                   when delta < 0 then 'reset' end as event
+         from deltas
+     )
+     select device_id, channel, date_trunc($5, time, $6) as b, sum(used) as used,
+            count(*) filter (where event = 'reset') as resets, count(*) filter (where event = 'rollover') as rollovers
+       from consumed where time >= $3 and used is not null
+      group by 1, 2, 3 order by 1, 2, 3`,
+    [q.building, q.metric, rangeFrom.toISOString(), rangeTo.toISOString(), q.bucket, q.tz],
+  );
+  const byBucket = new Map<number, number>();
+  const byDevice = new Map<string, { deviceId: string; channel: string; consumption: number }>();
+  let resets = 0;
+  let rollovers = 0;
+  for (const r of rows) {
+    const used = Number(r.used);
+    const t = (r.b as Date).getTime();
+    byBucket.set(t, (byBucket.get(t) ?? 0) + used);
+    const key = `${r.device_id}\u0000${r.channel}`;
+    const d = byDevice.get(key) ?? { deviceId: r.device_id, channel: r.channel, consumption: 0 };
+    d.consumption = round(d.consumption + used);
+    byDevice.set(key, d);
+    resets += Number(r.resets);
+    rollovers += Number(r.rollovers);
+  }
+  return {
+    building: q.building,
+    metric: q.metric,
+    unit: METRICS[q.metric].unit,
+    bucket: q.bucket,
+    tz: q.tz,
+    resets,
+    rollovers,
+    points: buckets.map(({ b }) => ({ time: b.toISOString(), consumption: byBucket.has(b.getTime()) ? round(byBucket.get(b.getTime())!) : null })),
+    devices: [...byDevice.values()],
+  };
+}
+
+export interface ZoneComfort {
+  zone: string;
+  occupancySource: 'sensor' | 'schedule' | 'mixed';
+  occupiedHours: number;
+  temperature: { avg: number | null; min: number | null; max: number | null; occupiedAvg: number | null };
+  humidityAvg: number | null;
+  co2: { avg: number | null; max: number | null; occupiedAvg: number | null };
+  shareAbove1000: number | null;
+  shareAbove1700: number | null;
+  icone: number | null;
+}
+
+/** Per zone, and the whole building first (zone `*`). */
+export async function comfort(pool: pg.Pool, q: { building: string; from: Date; to: Date }): Promise<ZoneComfort[]> {
+  const holidays = holidaysBetween(q.from, q.to);
+  const { rows } = await pool.query(
+    `with zones as (
+       select id, coalesce(building->>'zone', id) as zone, coalesce(period_seconds, 300) as period
+         from devices where building->>'building' = $1
+     ), r as (
+       select z.zone, z.period, o.time, o.metric, o.value
+         from observations o join zones z on z.id = o.device_id
+        where o.metric in ('co2', 'air_temperature', 'relative_humidity', 'occupancy_state')
+          and o.time >= $2::timestamptz - interval '1 day' and o.time < $3
+     ), g as (
+       -- Each row joins the run started by the latest occupancy reading at or before it.
+       select r.*, count(*) filter (where metric = 'occupancy_state') over (partition by zone order by time, metric <> 'occupancy_state' rows unbounded preceding) as run,
+              bool_or(metric = 'occupancy_state') over (partition by zone) as has_sensor
+         from r
+     ), o as (
+       select g.*, coalesce(extract(epoch from (lead(time) over (partition by zone, metric order by time) - time)), period) as gap,
+              max(value) filter (where metric = 'occupancy_state') over (partition by zone, run) as occ_value
+         from g
+     ), w as (
+       select zone, metric, value, has_sensor,
+              least(gap, 2 * period) as weight,
+              case when has_sensor then coalesce(occ_value, 0) = 1
+                   else extract(isodow from time at time zone 'Europe/Paris') < 6
+                        and (time at time zone 'Europe/Paris')::time >= '08:00' and (time at time zone 'Europe/Paris')::time < '18:00'
+                        and not ((time at time zone 'Europe/Paris')::date = any($4::date[])) end as occupied
+         from o where time >= $2 and metric <> 'occupancy_state'
+     )
+     select zone, bool_or(has_sensor) as has_sensor, bool_and(has_sensor) as all_sensors,
+            sum(weight) filter (where metric = 'co2' and occupied) / 3600.0 as occupied_hours,
+            avg(value) filter (where metric = 'air_temperature') as t_avg,
+            min(value) filter (where metric = 'air_temperature') as t_min,
+            max(value) filter (where metric = 'air_temperature') as t_max,
+            sum(value * weight) filter (where metric = 'air_temperature' and occupied) / nullif(sum(weight) filter (where metric = 'air_temperature' and occupied), 0) as t_occ,
+            avg(value) filter (where metric = 'relative_humidity') as rh_avg,
+            avg(value) filter (where metric = 'co2') as co2_avg,
+            max(value) filter (where metric = 'co2') as co2_max,
+            sum(value * weight) filter (where metric = 'co2' and occupied) / nullif(sum(weight) filter (where metric = 'co2' and occupied), 0) as co2_occ,
+            coalesce(sum(weight) filter (where metric = 'co2' and occupied and value > 1000), 0) / nullif(sum(weight) filter (where metric = 'co2' and occupied), 0) as above1000,
+            coalesce(sum(weight) filter (where metric = 'co2' and occupied and value > 1700), 0) / nullif(sum(weight) filter (where metric = 'co2' and occupied), 0) as above1700
+       -- One row per zone, plus the whole building (zone null) over all its zones' time.
+       from w group by grouping sets ((zone), ()) order by zone nulls first`,
+    [q.building, q.from.toISOString(), q.to.toISOString(), holidays],
+  );
+  const n = (v: unknown) => (v === null || v === undefined ? null : round(Number(v)));
+  return rows.map((r) => {
+    const a1000 = r.above1000 === null ? null : Number(r.above1000);
+    const a1700 = r.above1700 === null ? null : Number(r.above1700);
+    const icone = a1000 === null || a1700 === null ? null : Math.round(10 * (2.5 / Math.log10(2)) * Math.log10(1 + (a1000 - a1700) + 3 * a1700)) / 10;
+    return {
+      zone: r.zone ?? '*',
+      occupancySource: r.all_sensors ? 'sensor' : r.has_sensor ? 'mixed' : 'schedule',
+      occupiedHours: n(r.occupied_hours) ?? 0,
+      temperature: { avg: n(r.t_avg), min: n(r.t_min), max: n(r.t_max), occupiedAvg: n(r.t_occ) },
+      humidityAvg: n(r.rh_avg),
+      co2: { avg: n(r.co2_avg), max: n(r.co2_max), occupiedAvg: n(r.co2_occ) },
+      shareAbove1000: a1000 === null ? null : round(100 * a1000),
+      shareAbove1700: a1700 === null ? null : round(100 * a1700),
+      icone,
+    };
+  });
+}
+
+function round(v: number): number {
+  return Math.round(v * 1000) / 1000;
+}

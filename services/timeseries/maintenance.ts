@@ -1,0 +1,109 @@
+/**
+ * Background upkeep of the time-series storage, off the ingest path:
+ * - plain PostgreSQL: drain rollup_dirty (kicked after each commit, and on a timer so a
+ *   restart or another writer's rows are caught up), and hourly partition upkeep/retention;
+ * - TimescaleDB: policies run inside the database; late data older than the refresh window
+ *   is re-materialized explicitly for the range it touched.
+ * Errors are logged and retried on the next tick; nothing here can block a commit.
+ */
+import type { Logger } from 'pino';
+import type pg from 'pg';
+import type { Batch } from '../../ingest/running-sink.ts';
+import { maintainPartitions } from './partitions.ts';
+import { refreshContinuousAggregates, refreshDirtyRollups } from './rollups.ts';
+
+export interface MaintenanceOptions {
+  pool: pg.Pool;
+  logger: Logger;
+  timescale: boolean;
+  rollupIntervalMs: number;
+  retentionDays: number;
+  rollupLateDays: number;
+  partitionIntervalMs?: number;
+}
+
+export class StorageMaintenance {
+  private timer: NodeJS.Timeout | null = null;
+  private partitionTimer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = false;
+  /** TimescaleDB: oldest/newest time of committed rows older than the refresh window. */
+  private lateRange: { from: number; to: number } | null = null;
+
+  constructor(private readonly o: MaintenanceOptions) {}
+
+  start(): void {
+    this.timer = setInterval(() => this.kick(), this.o.rollupIntervalMs);
+    this.timer.unref();
+    if (!this.o.timescale) {
+      this.partitionTimer = setInterval(() => void this.partitions(), this.o.partitionIntervalMs ?? 3_600_000);
+      this.partitionTimer.unref();
+    }
+    this.kick();
+  }
+
+  /** Commit listener: never blocks, only schedules. */
+  onCommitted(batch: Batch): void {
+    if (batch.observations.length === 0) return;
+    if (this.o.timescale) {
+      const limit = Date.now() - this.o.rollupLateDays * 86400_000;
+      for (const o of batch.observations) {
+        const t = o.time.getTime();
+        if (t >= limit) continue;
+        this.lateRange = this.lateRange ? { from: Math.min(this.lateRange.from, t), to: Math.max(this.lateRange.to, t) } : { from: t, to: t };
+      }
+    }
+    this.kick();
+  }
+
+  /** Runs a pass now, or once more after the current one. */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.pass()
+      .catch((err) => this.o.logger.warn({ err }, 'rollup maintenance failed; retrying on the next tick'))
+      .finally(() => {
+        this.running = null;
+        if (this.again && !this.stopped) {
+          this.again = false;
+          this.kick();
+        }
+      });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    if (this.partitionTimer) clearInterval(this.partitionTimer);
+    await this.running;
+  }
+
+  private async pass(): Promise<void> {
+    if (this.o.timescale) {
+      const range = this.lateRange;
+      this.lateRange = null;
+      if (range) {
+        const hour = 3600_000;
+        await refreshContinuousAggregates(this.o.pool, new Date(Math.floor(range.from / hour) * hour), new Date(Math.floor(range.to / hour) * hour + hour));
+      }
+      return;
+    }
+    while (!this.stopped && (await refreshDirtyRollups(this.o.pool)) > 0);
+  }
+
+  async partitions(): Promise<void> {
+    const client = await this.o.pool.connect();
+    try {
+      const report = await maintainPartitions(client, new Date(), this.o.retentionDays);
+      if (report.created.length || report.dropped.length || report.defaultRowsExpired) this.o.logger.info({ ...report }, 'observation partitions maintained');
+    } catch (err) {
+      this.o.logger.warn({ err }, 'partition maintenance failed; retrying in an hour');
+    } finally {
+      client.release();
+    }
+  }
+}

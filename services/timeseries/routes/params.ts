@@ -1,0 +1,16 @@
+/** Query-string pieces shared by the time-series routes. */
+import { z } from 'zod';
+import { METRIC_NAMES } from '../../../schemas/index.ts';
+import { listParam, timeParam } from '../../api/query-params.ts';
+import { isValidTimeZone } from '../buckets.ts';
+
+export const metricList = listParam.refine((ms) => ms.length > 0 && ms.every((m) => (METRIC_NAMES as string[]).includes(m)), 'unknown metric (see GET /api/v1/metrics)');
+export const deviceList = listParam.refine((ds) => ds.length > 0 && ds.length <= 1000, 'one to 1000 device ids');
+export const tzParam = z.string().max(64).default('Europe/Paris').refine(isValidTimeZone, 'unknown IANA time zone');
+export const requiredTime = timeParam;
+
+/** A period is required and ordered: an open range over years of data is refused up front. */
+export function checkPeriod(from: Date, to: Date): string | null {
+  if (from >= to) return 'querystring.from: must be before "to"';
+  return null;
+}

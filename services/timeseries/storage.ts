@@ -1,0 +1,30 @@
+/**
+ * Storage set-up after the SQL migrations, inside the migration lock: TimescaleDB features when
+ * the extension is there, otherwise monthly partitions plus the trigger that feeds the
+ * Vigie-maintained rollups. Returns true in TimescaleDB mode.
+ */
+import type { Logger } from 'pino';
+import type pg from 'pg';
+import type { Config } from '../config.ts';
+import { setupTimescale } from '../store/timescale.ts';
+import { convertToPartitioned, maintainPartitions } from './partitions.ts';
+
+export async function setupStorage(client: pg.ClientBase, config: Config, logger: Logger): Promise<boolean> {
+  const ts = config.timeseries;
+  const timescale = await setupTimescale(client, config.timescale, logger, {
+    chunkIntervalDays: ts.chunkIntervalDays,
+    compressAfterDays: ts.compressAfterDays,
+    retentionDays: ts.retentionDays,
+    rollupLateDays: ts.rollupLateDays,
+  });
+  if (timescale) return true;
+  await convertToPartitioned(client);
+  await client.query(`drop trigger if exists observations_rollup_dirty on observations`);
+  await client.query(
+    `create trigger observations_rollup_dirty after insert on observations
+       referencing new table as new_rows for each statement execute function vigie_mark_rollups_dirty()`,
+  );
+  const report = await maintainPartitions(client, new Date(), ts.retentionDays);
+  logger.info({ ...report }, 'plain PostgreSQL storage: monthly partitions and Vigie-maintained rollups');
+  return false;
+}
