@@ -50,7 +50,7 @@ out(`  metrics  ${platform.httpUrl}/metrics`);
 out(`  alerts   ${platform.httpUrl}/api/v1/alerts?state=firing  (live: /api/v1/alerts/stream, rules: /api/v1/rules)`);
 out(`  MQTT     ${platform.mqttUrl}  (publish to vigie/<deviceId>/telemetry)`);
 out('  formats  TTS v3 (v3/+/devices/+/up), ChirpStack v4 (application/+/device/+/event/up), SenML (vigie/<id>/senml),');
-out('           Sparkplug B (spBv1.0/#), NGSI (vigie/ngsi, POST /ngsi/notify): see docs/wire-formats.md');
+out('           Sparkplug B (spBv1.0/#), NGSI (vigie/ngsi, POST /ngsi/notify): see the README, "Wire formats"');
 out(`  profiles ${platform.httpUrl}/api/v1/profiles   dead letters ${platform.httpUrl}/api/v1/dead-letters`);
 for (const note of notes) out(`  note     ${note}`);
 out('Press Ctrl+C to stop.');

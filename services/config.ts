@@ -60,7 +60,7 @@ export const configSchema = z.object({
   VIGIE_NGSI_LOCAL_ZONE: z.string().default('Europe/Paris').describe('Time zone of NGSI date-times sent without one.'),
   VIGIE_REPLAY_MAX: int(1000, 1, 100_000).describe('Most dead letters one POST /api/v1/dead-letters/replay re-runs.'),
 
-  // --- Alerting (services/alerting, docs/alerting.md) ---
+  // --- Alerting (services/alerting, README, "Alerting") ---
   VIGIE_ALERTING: bool(true).describe('Run the alerting engine.'),
   VIGIE_RULES_DIR: z.string().default('rules').describe('Folder of rule files (*.yaml, *.yml, *.json), versioned with the deployment.'),
   VIGIE_ALERT_TICK_MS: int(5000, 100, 3_600_000).describe('Timer for what only time reveals: missing data, `for` expiry, escalation.'),

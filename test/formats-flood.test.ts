@@ -5,7 +5,7 @@
  * One MQTT subscription is one FIFO at the broker, and acks leave only after commit, so what
  * a flood can do is make valid messages queue behind it. Garbage costs a failed parse and a
  * dead-letter row, never a retry, a blocked ack or a crash; the bounds this test holds (and
- * docs/wire-formats.md documents): garbage drains at 500 msg/s or more (5x a département's
+ * the README ("Robustness") documents): garbage drains at 500 msg/s or more (5x a département's
  * whole nominal load), valid messages published during a 5,000-message flood are stored with
  * a p95 latency under 1 s, and none waits longer than the flood takes to drain.
  */
