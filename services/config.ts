@@ -72,7 +72,7 @@ export const configSchema = z.object({
   VIGIE_ALERT_WEBHOOK_BACKOFF_MS: int(1000, 1, 600_000),
   VIGIE_ALERT_MQTT_TOPIC: z.string().regex(/^[^#+]+$/).default('vigie/alerts').describe('Root of alert event topics: <root>/<rule>/<device>.'),
 
-  // --- Time series (docs/timeseries.md): storage policies, query bounds, live stream, InfluxDB mirror ---
+  // --- Time series (README, "Time series"): storage policies, query bounds, live stream, InfluxDB mirror ---
   VIGIE_RETENTION_DAYS: int(0, 0, 36600).describe('Raw observations older than this are dropped in bulk (chunks or monthly partitions); 0 keeps everything.'),
   VIGIE_CHUNK_INTERVAL_DAYS: int(7, 1, 365).describe('TimescaleDB chunk interval of the observations hypertable.'),
   VIGIE_COMPRESS_AFTER_DAYS: int(30, 0, 36600).describe('TimescaleDB: compress chunks older than this (segmented by device and metric); 0 disables.'),
