@@ -1,7 +1,10 @@
 /**
  * Background upkeep of the time-series storage, off the ingest path:
- * - plain PostgreSQL: drain rollup_dirty (kicked after each commit, and on a timer so a
- *   restart or another writer's rows are caught up), and hourly partition upkeep/retention;
+ * - plain PostgreSQL: drain rollup_dirty on a timer (VIGIE_ROLLUP_INTERVAL_MS), and hourly
+ *   partition upkeep/retention. Not after every commit: a busy hour is recomputed from its raw
+ *   rows, so under sustained ingest one pass per tick coalesces hundreds of commits instead of
+ *   rescanning the hour for each (the real-time views answer for what is not rolled up yet);
+
  * - TimescaleDB: policies run inside the database; late data older than the refresh window
  *   is re-materialized explicitly for the range it touched.
  * Errors are logged and retried on the next tick; nothing here can block a commit.
@@ -53,8 +56,8 @@ export class StorageMaintenance {
         if (t >= limit) continue;
         this.lateRange = this.lateRange ? { from: Math.min(this.lateRange.from, t), to: Math.max(this.lateRange.to, t) } : { from: t, to: t };
       }
+      if (this.lateRange) this.kick();
     }
-    this.kick();
   }
 
   /** Runs a pass now, or once more after the current one. */
