@@ -56,7 +56,8 @@ export interface IceRiskOptions {
   stalePeriods: number;
 }
 
-export const DEFAULT_ICE_RISK_OPTIONS: IceRiskOptions = { preAlertMarginC: 2, fallingThresholdPerHour: -0.2, stalePeriods: 2 };
+/** The same thresholds as the ice pre-alert rule of rules/roads.yaml (2 °C margin, falling faster than 0.5 °C/h). */
+export const DEFAULT_ICE_RISK_OPTIONS: IceRiskOptions = { preAlertMarginC: 2, fallingThresholdPerHour: -0.5, stalePeriods: 2 };
 
 export interface IceRisk {
   level: IceRiskLevel;
