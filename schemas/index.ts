@@ -4,3 +4,4 @@ export * from './device.ts';
 export * from './native-telemetry.ts';
 export * from './dead-letter.ts';
 export * from './device-profile.ts';
+export * from './time-zone.ts';

@@ -8,6 +8,7 @@
  *   counter per building (with a reset in the middle of the year).
  * Rows are streamed device by device, so memory stays flat whatever the size.
  */
+import { createRandom } from '../../simulators/fleet/random.ts';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
@@ -57,17 +58,8 @@ export function countRows(o: DatasetOptions): number {
   return devicesFor(o).reduce((n, d) => n + (o.days * 86400 / d.periodSeconds) * d.metrics.length * d.channels.length, 0);
 }
 
-/** Mulberry32: small, fast, seedable. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The simulators' seeded PRNG (mulberry32), so bench data is reproducible too. */
+const rng = createRandom;
 
 const peak = (h: number, c: number, w: number) => Math.exp(-((h - c) ** 2) / (2 * w * w));
 

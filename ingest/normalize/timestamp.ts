@@ -3,6 +3,9 @@
  * with `Z`, with an offset, with nanoseconds, or with no zone at all; epoch seconds,
  * milliseconds, microseconds or nanoseconds; numbers sent as strings. All become a UTC Date.
  */
+import { zoneOffsetMinutes } from '../../schemas/time-zone.ts';
+
+export { zoneOffsetMinutes };
 
 export type TimestampResult = { ok: true; time: Date; parsedString: boolean } | { ok: false; reason: string };
 
@@ -20,23 +23,6 @@ export function epochToDate(n: number): Date {
   if (abs < MILLIS_LIMIT) return new Date(n);
   if (abs < MICROS_LIMIT) return new Date(n / 1000);
   return new Date(n / 1e6);
-}
-
-/** Offset in minutes of `zone` at the given UTC instant, e.g. +60 for Europe/Paris in winter. */
-export function zoneOffsetMinutes(zone: string, utcMillis: number): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone: zone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  }).formatToParts(new Date(utcMillis));
-  const get = (t: string) => Number(parts.find((p) => p.type === t)?.value);
-  const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
-  return Math.round((asUtc - Math.floor(utcMillis / 1000) * 1000) / 60000);
 }
 
 /** Wall-clock time in `zone` to UTC. In the autumn DST overlap the first (summer) instant wins. */

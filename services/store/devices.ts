@@ -1,5 +1,6 @@
 /** Device rows: the registry file's devices plus every device heard from. */
 import type pg from 'pg';
+import { withTransaction } from './transaction.ts';
 import type { Device } from '../../schemas/index.ts';
 
 export interface DeviceRow {
@@ -49,9 +50,7 @@ function toRow(r: Record<string, unknown>): DeviceRow {
 
 /** Makes the table agree with the registry file; devices dropped from it stay, unregistered. */
 export async function syncRegistry(pool: pg.Pool, devices: Device[]): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('begin');
+  return withTransaction(pool, async (client) => {
     await client.query(
       `insert into devices (id, name, kind, domain, registered, lat, lon, site, road, building, profile, period_seconds, tags, updated_at)
        select id, name, kind, domain, true, lat, lon, site, road, building, profile, period_seconds, tags, now()
@@ -84,13 +83,7 @@ export async function syncRegistry(pool: pg.Pool, devices: Device[]): Promise<vo
     await client.query(`update devices set registered = false, updated_at = now() where registered and not (id = any($1::text[]))`, [
       devices.map((d) => d.id),
     ]);
-    await client.query('commit');
-  } catch (err) {
-    await client.query('rollback').catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 export interface DeviceFilter {

@@ -5,24 +5,17 @@
  */
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
+import { withTransaction } from './transaction.ts';
 import type { Batch } from '../../ingest/running-sink.ts';
 
 export async function writeBatch(pool: pg.Pool, batch: Batch): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('begin');
+  await withTransaction(pool, async (client) => {
     if (batch.observations.length > 0) await insertObservations(client, batch);
     if (batch.deadLetters.length > 0) await insertDeadLetters(client, batch);
     if (batch.devicesSeen.size > 0) await touchDevices(client, batch);
     if (batch.deviceInfo?.length) await describeDevices(client, batch.deviceInfo);
     if (batch.deviceStatus?.length) await setDeviceStatus(client, batch.deviceStatus);
-    await client.query('commit');
-  } catch (err) {
-    await client.query('rollback').catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 async function insertObservations(client: pg.PoolClient, batch: Batch): Promise<void> {

@@ -3,6 +3,7 @@
  * (UTC); `1d`, `1w` (ISO weeks, Monday) and `1M` are calendar units in the request's time zone,
  * so a day bucket on a DST change lasts 23 or 25 hours (DOMAIN.md).
  */
+import { zoneOffsetMinutes } from '../../schemas/time-zone.ts';
 import { VigieError } from '../errors.ts';
 
 export type CalendarUnit = 'day' | 'week' | 'month';
@@ -41,21 +42,9 @@ export function estimateBuckets(spec: BucketSpec, from: Date, to: Date): number 
   return Math.ceil(span / min) + 1;
 }
 
-/** Offset of `tz` from UTC at `t`, in minutes (Intl, no dependency). */
+/** Offset of `tz` from UTC at `t`, in minutes. */
 export function tzOffsetMinutes(tz: string, t: Date): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone: tz,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  }).formatToParts(t);
-  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value);
-  const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
-  return Math.round((asUtc - Math.floor(t.getTime() / 1000) * 1000) / 60000);
+  return zoneOffsetMinutes(tz, t.getTime());
 }
 
 export function isValidTimeZone(tz: string): boolean {

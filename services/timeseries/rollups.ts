@@ -6,17 +6,15 @@
  * a crash leaves the keys stale, never lost.
  */
 import type pg from 'pg';
+import { withTransaction } from '../store/transaction.ts';
 
 export async function refreshDirtyRollups(pool: pg.Pool, limit = 5000): Promise<number> {
-  const client = await pool.connect();
-  try {
-    await client.query('begin');
+  return withTransaction(pool, async (client) => {
     const { rows } = await client.query<{ device_id: string; metric: string; channel: string; hour: Date }>(
       `select device_id, metric, channel, hour from rollup_dirty order by hour limit $1 for update skip locked`,
       [limit],
     );
     if (rows.length === 0) {
-      await client.query('commit');
       return 0;
     }
     const keys = [rows.map((r) => r.device_id), rows.map((r) => r.metric), rows.map((r) => r.channel), rows.map((r) => r.hour.toISOString())];
@@ -64,14 +62,8 @@ export async function refreshDirtyRollups(pool: pg.Pool, limit = 5000): Promise<
       `delete from rollup_dirty r using vigie_rollup_keys k
         where r.device_id = k.device_id and r.metric = k.metric and r.channel = k.channel and r.hour = k.hour`,
     );
-    await client.query('commit');
     return rows.length;
-  } catch (err) {
-    await client.query('rollback').catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /**
@@ -79,9 +71,7 @@ export async function refreshDirtyRollups(pool: pg.Pool, limit = 5000): Promise<
  * set-based aggregation instead of millions of dirty keys.
  */
 export async function rebuildRollups(pool: pg.Pool): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('begin');
+  return withTransaction(pool, async (client) => {
     await client.query('truncate rollup_hourly, rollup_daily, rollup_dirty');
     await client.query(
       `insert into rollup_hourly
@@ -95,13 +85,7 @@ export async function rebuildRollups(pool: pg.Pool): Promise<void> {
               min(first_time), (array_agg(first_value order by first_time))[1], max(last_time), (array_agg(last_value order by last_time desc))[1]
          from rollup_hourly group by 1, 2, 3, 4`,
     );
-    await client.query('commit');
-  } catch (err) {
-    await client.query('rollback').catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /** TimescaleDB: re-materialize a range explicitly (late data older than the policy window). */

@@ -1,5 +1,6 @@
 /** Rule rows: file rules (re-synced at start) and API rules, with where each came from. */
 import type pg from 'pg';
+import { withTransaction } from '../../store/transaction.ts';
 import { ruleSchema, type Rule, type RuleSource } from '../../../schemas/alerting.ts';
 
 export interface RuleRow {
@@ -35,9 +36,7 @@ export async function getRule(db: pg.Pool, id: string): Promise<RuleRow | null> 
  * rule with the same id (the folder is versioned with the deployment); the caller logs it.
  */
 export async function syncFileRules(pool: pg.Pool, rules: Array<{ rule: Rule; origin: string }>): Promise<{ replacedApiRules: string[] }> {
-  const client = await pool.connect();
-  try {
-    await client.query('begin');
+  return withTransaction(pool, async (client) => {
     const { rows } = await client.query<{ id: string }>(`select id from alert_rules where source = 'api' and id = any($1::text[])`, [rules.map((r) => r.rule.id)]);
     for (const r of rules) {
       await client.query(
@@ -48,14 +47,8 @@ export async function syncFileRules(pool: pg.Pool, rules: Array<{ rule: Rule; or
       );
     }
     await client.query(`delete from alert_rules where source = 'file' and not (id = any($1::text[]))`, [rules.map((r) => r.rule.id)]);
-    await client.query('commit');
     return { replacedApiRules: rows.map((r) => r.id) };
-  } catch (err) {
-    await client.query('rollback').catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /** Inserts an API rule; false when the id is taken. */
