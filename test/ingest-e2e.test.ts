@@ -2,6 +2,7 @@
  * End to end on the machine's real services: MQTT (Mosquitto) -> ingest -> PostgreSQL -> API.
  */
 import t from 'tap';
+import type { ObservationItem } from '../services/store/observations.ts';
 import { startTestPlatform } from './helpers/platform.ts';
 import { waitFor } from './helpers/wait.ts';
 
@@ -9,15 +10,7 @@ interface Page<T> {
   items: T[];
   nextCursor: string | null;
 }
-interface Obs {
-  time: string;
-  deviceId: string;
-  metric: string;
-  channel: string;
-  value: number;
-  unit: string;
-  quality: string[];
-}
+type Obs = ObservationItem;
 interface Dead {
   code: string;
   reason: string;

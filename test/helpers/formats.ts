@@ -1,4 +1,5 @@
 /** Shared bits of the wire-format end-to-end tests: golden payloads, a registry file, API types. */
+import type { ObservationItem } from '../../services/store/observations.ts';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,15 +19,7 @@ export function registryFile(devices: unknown[]): string {
   return file;
 }
 
-export interface Obs {
-  time: string;
-  deviceId: string;
-  metric: string;
-  channel: string;
-  value: number;
-  unit: string;
-  quality: string[];
-}
+export type Obs = ObservationItem;
 export interface Dead {
   id: number;
   code: string;

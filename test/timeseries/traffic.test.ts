@@ -1,5 +1,6 @@
 /** Traffic KPIs against hand-computed answers (see services/timeseries/traffic.ts for definitions). */
 import t from 'tap';
+import type { TrafficKpiRow } from '../../services/timeseries/traffic.ts';
 import { frenchHolidays } from '../../services/timeseries/holidays.ts';
 import { insertRows, type Row } from '../helpers/observations.ts';
 import { startTestPlatform } from '../helpers/platform.ts';
@@ -36,21 +37,7 @@ await insertRows(pool, [
   ...lane('lane2', 12, { c: 10, occ: 3 }),
 ]);
 
-interface Kpi {
-  deviceId: string;
-  direction?: string;
-  channel?: string;
-  totalCount: number;
-  heavyCount: number;
-  heavySharePercent: number | null;
-  flowVehPerHour: number | null;
-  meanSpeedKmh: number | null;
-  v85Kmh: number | null;
-  occupancyPercent: number | null;
-  observedHours: number;
-  morningPeak: { hour: number; vehicles: number } | null;
-  eveningPeak: { hour: number; vehicles: number } | null;
-}
+type Kpi = TrafficKpiRow;
 const period = 'from=2026-02-03T00:00:00Z&to=2026-02-04T00:00:00Z';
 
 t.test('station KPIs', async (t) => {
