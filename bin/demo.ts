@@ -32,7 +32,7 @@ const config = loadConfig({
   VIGIE_MQTT_PORT: process.env.MQTT_URL ? process.env.VIGIE_MQTT_PORT : await demoPort('VIGIE_MQTT_PORT', 1883),
   VIGIE_HTTP_PORT: await demoPort('VIGIE_HTTP_PORT', 3000),
 });
-const logger = createLogger(config.logLevel);
+const logger = createLogger(config.logLevel, 'vigie', { pretty: true });
 let platform;
 try {
   platform = await startPlatform(config, logger);
