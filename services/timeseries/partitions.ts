@@ -34,22 +34,23 @@ export async function convertToPartitioned(client: pg.ClientBase): Promise<void>
   if (await isPartitioned(client)) return;
   await client.query('begin');
   try {
+    // The new table is derived from the old one, never re-declared here: columns that later
+    // once-migrations add, and the primary key and indexes as they stand, carry over.
+    const { rows: pk } = await client.query<{ name: string; def: string }>(
+      `select conname as name, pg_get_constraintdef(oid) as def from pg_constraint where conrelid = 'observations'::regclass and contype = 'p'`,
+    );
+    const { rows: indexes } = await client.query<{ name: string; def: string }>(
+      `select c.relname as name, pg_get_indexdef(i.indexrelid) as def
+         from pg_index i join pg_class c on c.oid = i.indexrelid
+        where i.indrelid = 'observations'::regclass and not i.indisprimary order by c.relname`,
+    );
     await client.query(`alter table observations rename to observations_unpartitioned`);
-    await client.query(`alter table observations_unpartitioned rename constraint observations_pkey to observations_unpartitioned_pkey`);
-    await client.query(`alter index observations_time_idx rename to observations_unpartitioned_time_idx`);
-    await client.query(`alter index observations_device_time_idx rename to observations_unpartitioned_device_time_idx`);
-    await client.query(`create table observations (
-      device_id   text             not null,
-      metric      text             not null,
-      channel     text             not null default '',
-      time        timestamptz      not null,
-      received_at timestamptz      not null,
-      value       double precision not null,
-      quality     smallint         not null default 0,
-      constraint observations_pkey primary key (device_id, metric, channel, time)
-    ) partition by range (time)`);
-    await client.query(`create index observations_time_idx on observations (time)`);
-    await client.query(`create index observations_device_time_idx on observations (device_id, time)`);
+    for (const { name } of pk) await client.query(`alter table observations_unpartitioned rename constraint ${name} to ${name}_unpartitioned`);
+    for (const { name } of indexes) await client.query(`alter index ${name} rename to ${name}_unpartitioned`);
+    await client.query(`create table observations (like observations_unpartitioned including defaults including generated) partition by range (time)`);
+    // A partitioned table's primary key must hold the partition key: (device_id, metric, channel, time) does.
+    for (const { name, def } of pk) await client.query(`alter table observations add constraint ${name} ${def}`);
+    for (const { def } of indexes) await client.query(def);
     await client.query(`create table observations_default partition of observations default`);
     const { rows } = await client.query<{ m: Date }>(`select distinct date_trunc('month', time, 'UTC') as m from observations_unpartitioned`);
     for (const r of rows) await createMonth(client, r.m);

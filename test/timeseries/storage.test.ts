@@ -62,7 +62,7 @@ t.test('late data in the default partition is adopted by its month; retention dr
   }
 });
 
-t.test('the conversion keeps triggers and views other migrations put on observations', async (t) => {
+t.test('the conversion keeps the columns, keys, indexes, triggers and views other migrations put on observations', async (t) => {
   const pg = (await import('pg')).default;
   const pino = (await import('pino')).default;
   const { createTestDatabase } = await import('../helpers/database.ts');
@@ -79,6 +79,9 @@ t.test('the conversion keeps triggers and views other migrations put on observat
   await p.query(`create function remember() returns trigger language plpgsql as $$ begin insert into seen values (new.device_id); return null; end $$`);
   await p.query(`create trigger remember_obs after insert on observations for each row execute function remember()`);
   await p.query(`create view my_counts as select device_id, count(*) as n from observations group by 1`);
+  // As a later once-migration would: a column with a default, and an index.
+  await p.query(`alter table observations add column source text not null default 'mqtt'`);
+  await p.query(`create index observations_source_idx on observations (source)`);
   await p.query(`insert into observations values ('before', 'co2', '', now(), now(), 1, 0)`);
   const c = await p.connect();
   try {
@@ -91,4 +94,9 @@ t.test('the conversion keeps triggers and views other migrations put on observat
   t.same((await p.query(`select device_id from seen order by 1`)).rows, [{ device_id: 'after' }, { device_id: 'before' }], 'the trigger follows the table');
   t.same((await p.query(`select device_id, n::int from my_counts order by 1`)).rows, [{ device_id: 'after', n: 1 }, { device_id: 'before', n: 1 }], 'the view is re-created over the partitioned table');
   t.equal((await p.query(`select relkind from pg_class where relname = 'observations'`)).rows[0].relkind, 'p');
+  t.same((await p.query(`select device_id, source from observations order by 1`)).rows, [{ device_id: 'after', source: 'mqtt' }, { device_id: 'before', source: 'mqtt' }], 'a column added later carries over, with its default');
+  const { rows: idx } = await p.query(`select c.relname as name from pg_index i join pg_class c on c.oid = i.indexrelid where i.indrelid = 'observations'::regclass order by 1`);
+  t.same(idx.map((r) => r.name), ['observations_device_time_idx', 'observations_pkey', 'observations_source_idx', 'observations_time_idx'], 'the key and every index keep their names');
+  await p.query(`insert into observations values ('after', 'co2', '', (select time from observations where device_id = 'after'), now(), 3, 0) on conflict do nothing`);
+  t.equal((await p.query(`select count(*)::int as n from observations where device_id = 'after'`)).rows[0].n, 1, 'the primary key still makes inserts idempotent');
 });
