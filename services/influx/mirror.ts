@@ -7,6 +7,7 @@
  * fill it, the oldest waiting points are dropped, counted (`vigie_influx_points_dropped_total`)
  * and logged once per outage. The batch in flight is retried until it is written.
  */
+import pRetry from 'p-retry';
 import { InfluxDB, setLogger, type WriteApi } from '@influxdata/influxdb-client';
 import type { Logger } from 'pino';
 import client from 'prom-client';
@@ -110,7 +111,6 @@ export class InfluxMirror {
   }
 
   private async drain(): Promise<void> {
-    let attempt = 0;
     while (this.size > 0 && !this.abort.signal.aborted) {
       if (this.inflight.length === 0) {
         const take = Math.min(this.waiting, this.o.batchSize, this.o.maxBuffer);
@@ -119,21 +119,28 @@ export class InfluxMirror {
         this.compact();
       }
       try {
-        this.api.writeRecords(this.inflight);
-        await this.api.flush();
-      } catch (err) {
-        attempt++;
-        this.failures.inc();
-        if (!this.failing) this.o.logger.warn({ err: { message: (err as Error).message }, buffered: this.size }, 'InfluxDB mirror write failed; retrying with backoff (the SQL store is not affected)');
-        this.failing = true;
-        const delay = Math.min(this.o.retryMaxMs, this.o.retryMinMs * 2 ** Math.min(attempt - 1, 20)) * (0.5 + Math.random() / 2);
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, delay);
-          this.abort.signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
-        });
-        continue;
+        // The same backoff as the SQL store's running sink (p-retry), until stop() aborts it.
+        await pRetry(
+          async () => {
+            this.api.writeRecords(this.inflight);
+            await this.api.flush();
+          },
+          {
+            retries: Number.POSITIVE_INFINITY,
+            minTimeout: this.o.retryMinMs,
+            maxTimeout: this.o.retryMaxMs,
+            randomize: true,
+            signal: this.abort.signal,
+            onFailedAttempt: ({ error }) => {
+              this.failures.inc();
+              if (!this.failing) this.o.logger.warn({ err: { message: error.message }, buffered: this.size }, 'InfluxDB mirror write failed; retrying with backoff (the SQL store is not affected)');
+              this.failing = true;
+            },
+          },
+        );
+      } catch {
+        return; // stop() aborted the retries; stop() counts what is left as dropped
       }
-      attempt = 0;
       this.written.inc(this.inflight.length);
       this.inflight = [];
       if (this.failing) {
