@@ -4,6 +4,7 @@
  * alert transitions in one transaction, then emits events and hands notifications to the
  * dispatcher without waiting for them.
  */
+import { withTransaction } from '../store/transaction.ts';
 import { EventEmitter } from 'node:events';
 import pRetry from 'p-retry';
 import type { Logger } from 'pino';
@@ -255,9 +256,7 @@ export class AlertEngine extends EventEmitter {
   }
 
   private async write(transitions: Transition[], dirty: KeyState[]): Promise<Array<{ tr: Transition; alert: AlertView | null }>> {
-    const client = await this.d.pool.connect();
-    try {
-      await client.query('begin');
+    return withTransaction(this.d.pool, async (client) => {
       const out: Array<{ tr: Transition; alert: AlertView | null }> = [];
       for (const tr of transitions) {
         const silence = tr.kind === 'firing' ? silenceCovering(this.silences, tr.rule.rule.id, tr.device, tr.channel, tr.time) : null;
@@ -269,14 +268,8 @@ export class AlertEngine extends EventEmitter {
         dirty.filter((s) => s.phase !== 'idle' && s.alertId && !changed.has(s)).map((s) => ({ id: s.alertId!, value: s.lastValue })),
       );
       await saveStates(client, dirty);
-      await client.query('commit');
       return out;
-    } catch (err) {
-      await client.query('rollback').catch(() => {});
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   /** Critical alerts unacknowledged past the rule's `escalate.after` are notified again. */
