@@ -12,8 +12,8 @@ import { fileURLToPath } from 'node:url';
 import type { DecoderState, InboundMessage } from '../../ingest/decoder.ts';
 import { builtinDecoders, DecoderRegistry } from '../../ingest/decoders/registry.ts';
 import { DEFAULT_ROUTES } from '../../ingest/default-routes.ts';
-import type { ProcessOptions } from '../../ingest/process-message.ts';
-import { deviceSchema, type Device } from '../../schemas/index.ts';
+import { processMessage, type ProcessOptions, type ProcessedMessage } from '../../ingest/process-message.ts';
+import { deviceSchema, qualityFlags, type Device } from '../../schemas/index.ts';
 import { loadProfiles } from '../../services/formats/profiles.ts';
 
 export const DECODERS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'ingest', 'decoders');
@@ -84,4 +84,28 @@ export function goldenOptions(devices: Device[] = []): ProcessOptions {
       },
     },
   };
+}
+
+/** What a golden case compares: the store's view of one message's processing. */
+export interface GoldenOutput {
+  observations: Array<{ deviceId: string; metric: string; channel: string; time: string; value: number; quality: string[] }>;
+  deadLetters: Array<{ code: string; field: string | null; deviceId: string | null; reason: string }>;
+  commands?: Array<{ topic: string; reason: string }>;
+  deviceStatus?: Array<{ deviceId: string; online: boolean; at: string; reason: string }>;
+  deviceInfo?: unknown[];
+}
+
+/** Runs a case's earlier messages, then its message, on a fresh decoder state. */
+export function runGoldenCase(c: GoldenCase): { out: ProcessedMessage; actual: GoldenOutput } {
+  const options = goldenOptions(c.devices);
+  for (const m of c.before) processMessage(m, options);
+  const out = processMessage(c.message, options);
+  const actual: GoldenOutput = {
+    observations: out.observations.map((o) => ({ deviceId: o.deviceId, metric: o.metric, channel: o.channel, time: o.time.toISOString(), value: o.value, quality: qualityFlags(o.quality) })),
+    deadLetters: out.deadLetters.map((d) => ({ code: d.code, field: d.field, deviceId: d.deviceId, reason: d.reason })),
+    ...(out.commands ? { commands: out.commands.map((x) => ({ topic: x.topic, reason: x.reason })) } : {}),
+    ...(out.deviceStatus ? { deviceStatus: out.deviceStatus.map((s) => ({ ...s, at: s.at.toISOString() })) } : {}),
+    ...(out.deviceInfo ? { deviceInfo: out.deviceInfo } : {}),
+  };
+  return { out, actual };
 }
