@@ -32,6 +32,32 @@ t.test('refuses an edited once-migration and a newer database', async (t) => {
   await pool.query(`delete from vigie_migrations where name = '999_future.sql'`);
 });
 
+t.test('a comment is not an edit; a database recorded with whole-text checksums is brought up to date', async (t) => {
+  const other = await createTestDatabase('migrate3');
+  const pool = createPool(other.url, 2);
+  t.teardown(async () => {
+    await pool.end();
+    await other.drop();
+  });
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'vigie-mig-'));
+  mkdirSync(path.join(dir, 'once'));
+  mkdirSync(path.join(dir, 'repeatable'));
+  const file = path.join(dir, 'once', '001_t.sql');
+  writeFileSync(file, '-- first wording\ncreate table test_c (a int);\n');
+  t.same((await migrate(pool, { logger }, listMigrations(dir))).applied, ['001_t.sql']);
+  writeFileSync(file, '-- corrected wording, citing the standard\n\ncreate table test_c (a int);  \n');
+  t.same((await migrate(pool, { logger }, listMigrations(dir))).applied, [], 'a comment change is not an edit');
+  writeFileSync(file, '-- corrected wording\ncreate table test_c (a bigint);\n');
+  await t.rejects(migrate(pool, { logger }, listMigrations(dir)), { code: 'VIGIE_ERR_MIGRATION_CHANGED' }, 'a statement change is');
+
+  // A record written by a version whose checksum covered the whole text.
+  writeFileSync(file, '-- first wording\ncreate table test_c (a int);\n');
+  const [legacy] = listMigrations(dir);
+  await pool.query('update vigie_migrations set checksum = $1 where name = $2', [legacy!.legacyChecksum, '001_t.sql']);
+  t.same((await migrate(pool, { logger }, listMigrations(dir))).applied, [], 'the older checksum is recognised');
+  t.equal((await pool.query('select checksum from vigie_migrations where name = $1', ['001_t.sql'])).rows[0].checksum, legacy!.checksum, 'and replaced');
+});
+
 t.test('re-applies a repeatable migration when it changes; a failing one is rolled back', async (t) => {
   const other = await createTestDatabase('migrate2');
   const pool = createPool(other.url, 2);

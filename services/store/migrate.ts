@@ -4,6 +4,11 @@
  * objects, re-applied when their checksum changes). All of it runs under an advisory lock,
  * so several Vigie processes starting together migrate once. A database that has
  * migrations this build does not know is newer than the code: we refuse to run on it.
+ *
+ * The checksum covers the statements, not the comments: whole-line `--` comments and blank
+ * lines are left out, so correcting a comment in an applied file is not an edit. Databases
+ * migrated when the checksum covered the whole text are recognised by that older checksum and
+ * their record is brought up to date.
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -22,6 +27,19 @@ export interface MigrationFile {
   kind: 'once' | 'repeatable';
   sql: string;
   checksum: string;
+  /** Checksum of the whole text, as recorded by earlier versions. */
+  legacyChecksum: string;
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** The statements of a migration: whole-line comments, trailing blanks and blank lines removed. */
+export function migrationStatements(sql: string): string {
+  return sql
+    .split('\n')
+    .map((line) => line.trimEnd())
+    .filter((line) => line !== '' && !line.trimStart().startsWith('--'))
+    .join('\n');
 }
 
 export function listMigrations(dir = MIGRATIONS_DIR): MigrationFile[] {
@@ -31,7 +49,7 @@ export function listMigrations(dir = MIGRATIONS_DIR): MigrationFile[] {
       .sort()
       .map((name) => {
         const sql = readFileSync(path.join(dir, kind, name), 'utf8');
-        return { name, kind, sql, checksum: createHash('sha256').update(sql).digest('hex') };
+        return { name, kind, sql, checksum: sha256(migrationStatements(sql)), legacyChecksum: sha256(sql) };
       });
   return [...read('once'), ...read('repeatable')];
 }
@@ -63,6 +81,10 @@ export async function migrate(pool: pg.Pool, options: MigrateOptions, files = li
       for (const file of files) {
         const prior = done.get(file.name);
         if (prior && prior.checksum === file.checksum) continue;
+        if (prior && prior.checksum === file.legacyChecksum) {
+          await client.query('update vigie_migrations set checksum = $2 where name = $1', [file.name, file.checksum]);
+          continue;
+        }
         if (prior && file.kind === 'once') {
           throw new VigieError('VIGIE_ERR_MIGRATION_CHANGED', `migration ${file.name} was edited after it was applied; add a new migration instead`);
         }
