@@ -1,5 +1,5 @@
 /**
- * The standard topics of every wire format, so a device works without configuration (issue 3).
+ * The standard topics of every wire format, so a device works without configuration.
  * First match wins; VIGIE_ROUTES entries are tried before these.
  */
 import { NATIVE_TOPIC_PATTERN } from '../schemas/index.ts';

@@ -78,7 +78,7 @@ export function processMessage(message: InboundMessage, options: ProcessOptions)
   try {
     decoded = decoder.decode(message, { ...options.context, now: message.receivedAt });
   } catch (err) {
-    // A decoder bug must cost one message, never the process (../shared/ARCHITECTURE.md).
+    // A decoder bug must cost one message (kept as a dead letter), never the process or the messages behind it.
     deadLetters.push(dead(decoder.name, null, { code: 'decoder_error', reason: `decoder ${decoder.name} failed: ${(err as Error).message}` }));
     return { observations: [], deadLetters, deviceId: null };
   }

@@ -1,7 +1,7 @@
 /**
  * Alerting rules as data: the shape of a rule file (`rules/*.yaml`) and of a rule posted to
  * the API, plus the alert and silence shapes the API returns. Leaf module: zod only, no I/O.
- * Thresholds in the default pack come from ../shared/DOMAIN.md.
+ * The default pack's thresholds and their sources are in the comments of `rules/*.yaml`.
  */
 import { z } from 'zod';
 import { DEVICE_KINDS, domainSchema } from './device.ts';
@@ -37,7 +37,7 @@ const metricLeaf = { metric: metricNameSchema };
 
 /**
  * Threshold with hysteresis: it triggers past `value` and clears only past `clear`, so a
- * reading hovering at the threshold does not flap (DOMAIN.md: "every rule needs hysteresis").
+ * reading hovering at the threshold does not flap (hysteresis, as in any alarm deadband).
  * For `outside`, `low`/`high` trigger and `clearLow`/`clearHigh` clear. `in` matches codes
  * (NTCIP surface states are not ordered, so no threshold makes sense for them).
  */
@@ -70,8 +70,8 @@ export const thresholdConditionSchema = z
 
 /**
  * One metric against another on the same device: `metric <op> other + offset`. Ice needs
- * surface temperature <= freezing point, with 0 °C when no freezing point is reported
- * (DOMAIN.md), hence `otherDefault`. `clearOffset` is the hysteresis: the comparison
+ * surface temperature <= freezing point, with 0 °C (pure water) when no freezing point is
+ * reported (NTCIP 1204 essSurfaceFreezePoint exists only for a wet surface), hence `otherDefault`. `clearOffset` is the hysteresis: the comparison
  * clears only once `metric` is past `other + clearOffset`.
  */
 export const compareConditionSchema = z
@@ -175,7 +175,7 @@ const innerConditionSchema: z.ZodType<LeafCondition | CompositeCondition> = z.di
 
 export const leafConditionSchema = innerConditionSchema;
 
-/** True for `periods` consecutive reporting periods (congestion: 2 periods, DOMAIN.md). */
+/** True for `periods` consecutive reporting periods (congestion: 2 periods, so one slow period is not a jam). */
 export const consecutiveConditionSchema = z
   .object({
     type: z.literal('consecutive'),

@@ -18,7 +18,7 @@ export const REJECT_CODES = [
   'no_decoder',
   'decoder_error',
   'store_rejected',
-  // Wire formats (issue 3).
+  // Wire formats (LoRaWAN network servers, SenML, Sparkplug B, NGSI, device profiles).
   /** LoRaWAN uplink without a decoded payload: the network server needs a payload formatter/codec. */
   'no_decoded_payload',
   /** A payload key no profile maps to a catalogue metric (add it to the device's profile). */

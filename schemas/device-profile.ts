@@ -2,7 +2,8 @@
  * Device profiles: how one device model's payload keys map to catalogue metrics. LoRaWAN
  * payload formatters, SenML names and Sparkplug metric names differ per vendor (`temperature`,
  * `temp`, `TempC`, `co2`, `CO2`...); a profile says which metric each key is, in which unit it
- * comes, and which raw values are sentinels meaning "missing" (../shared/DOMAIN.md).
+ * comes, and which raw values are sentinels meaning "missing" (NTCIP 1204 reserves 1001, 101,
+ * 255 and 65535 for "no reading" in the road-weather objects; vendors add their own).
  * Profiles are data files (`ingest/profiles/*.yaml`); this is their schema.
  */
 import { z } from 'zod';

@@ -4,7 +4,7 @@
  * normalizer rejects values outside `min`..`max` as absurd (a dead letter, never a number).
  *
  * Ranges are physical limits of the measurand or of the sensor class, not alarm thresholds
- * (see ../shared/DOMAIN.md). NTCIP 1204 sentinels (1001, 65535, 101, 255) fall outside them
+ * (the rules in `rules/*.yaml` hold those). NTCIP 1204 sentinels (1001, 65535, 101, 255) fall outside them
  * on purpose, so a sentinel that slipped through a decoder is still caught here.
  */
 import { z } from 'zod';

@@ -1,6 +1,6 @@
 /**
- * A flood of garbage on one topic must not starve valid traffic on the others (issue 3,
- * ../shared/ARCHITECTURE.md "a flood from one device starving everyone else"): garbage costs a
+ * A flood of garbage on one topic must not starve valid traffic on the others (one misbehaving
+ * device must not starve everyone else): garbage costs a
  * failed parse and a dead-letter row, never a retry, a blocked acknowledgement or a crash.
  * How fast it drains and how long valid messages wait meanwhile are figures of
  * `npm run bench:flood` (README, "Robustness"), not assertions here.

@@ -1,8 +1,8 @@
 /**
  * Evaluates a condition for one device and channel at one observed time, from the engine's
  * memory. Returns true, false, or undefined when the inputs are missing or stale (then the
- * engine leaves the state as it is: no reading is not a reading, DOMAIN.md's stale-data
- * guard). `active` is true while the alert is pending or firing: thresholds then use their
+ * engine leaves the state as it is: no reading is not a reading; a stale input neither raises
+ * nor clears an alert — the stale-data guard of README "Alerting"). `active` is true while the alert is pending or firing: thresholds then use their
  * clear value (hysteresis).
  */
 import type { CompareCondition, Condition, MeanCondition, RateCondition, ThresholdCondition, ValueRef } from '../../schemas/alerting.ts';
@@ -29,7 +29,7 @@ export interface EvalContext {
   stalenessMs: number;
 }
 
-/** Default staleness: 2 reporting periods when the device declares one (DOMAIN.md), else 15 min. */
+/** Default staleness: 2 reporting periods when the device declares one (a missed period is noise, two are an outage), else 15 min. */
 export function defaultStalenessMs(device: DeviceInfo): number {
   return device.periodSeconds ? 2 * device.periodSeconds * 1000 : 15 * 60_000;
 }

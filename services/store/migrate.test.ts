@@ -1,5 +1,6 @@
 /** Migrations against a real PostgreSQL: idempotent, locked, refusing edited or newer schemas. */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
@@ -53,9 +54,28 @@ t.test('a comment is not an edit; a database recorded with whole-text checksums 
   // A record written by a version whose checksum covered the whole text.
   writeFileSync(file, '-- first wording\ncreate table test_c (a int);\n');
   const [legacy] = listMigrations(dir);
-  await pool.query('update vigie_migrations set checksum = $1 where name = $2', [legacy!.legacyChecksum, '001_t.sql']);
+  await pool.query('update vigie_migrations set checksum = $1 where name = $2', [legacy!.legacyChecksums[0], '001_t.sql']);
   t.same((await migrate(pool, { logger }, listMigrations(dir))).applied, [], 'the older checksum is recognised');
   t.equal((await pool.query('select checksum from vigie_migrations where name = $1', ['001_t.sql'])).rows[0].checksum, legacy!.checksum, 'and replaced');
+});
+
+t.test('a database migrated by Vigie 0.1, before comments left the checksum, is up to date', async (t) => {
+  const other = await createTestDatabase('migrate4');
+  const pool = createPool(other.url, 2);
+  t.teardown(async () => {
+    await pool.end();
+    await other.drop();
+  });
+  await migrate(pool, { logger });
+  const recorded = JSON.parse(readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations', 'recorded-checksums.json'), 'utf8')) as { once: Record<string, string[]> };
+  t.ok(Object.keys(recorded.once).length > 0);
+  for (const [name, sums] of Object.entries(recorded.once)) {
+    await pool.query('update vigie_migrations set checksum = $1 where name = $2', [sums[0], name]);
+  }
+  t.same((await migrate(pool, { logger })).applied, [], 'nothing re-applied, nothing refused');
+  const { rows } = await pool.query<{ name: string; checksum: string }>('select name, checksum from vigie_migrations');
+  const now = new Map(listMigrations().map((m) => [m.name, m.checksum]));
+  for (const r of rows) t.equal(r.checksum, now.get(r.name), `${r.name} recorded with its statements checksum`);
 });
 
 t.test('re-applies a repeatable migration when it changes; a failing one is rolled back', async (t) => {

@@ -7,7 +7,8 @@
  *
  * The checksum covers the statements, not the comments: whole-line `--` comments and blank
  * lines are left out, so correcting a comment in an applied file is not an edit. Databases
- * migrated when the checksum covered the whole text are recognised by that older checksum and
+ * migrated when the checksum covered the whole text are recognised by that older checksum (or,
+ * for a file whose comments changed since, by the ones listed in recorded-checksums.json) and
  * their record is brought up to date.
  */
 import { createHash } from 'node:crypto';
@@ -27,9 +28,12 @@ export interface MigrationFile {
   kind: 'once' | 'repeatable';
   sql: string;
   checksum: string;
-  /** Checksum of the whole text, as recorded by earlier versions. */
-  legacyChecksum: string;
+  /** Checksums earlier versions recorded for this file (of its whole text). */
+  legacyChecksums: string[];
 }
+
+/** Whole-text checksums recorded for files whose comments were corrected since (see the file). */
+const RECORDED: { once: Record<string, string[]> } = JSON.parse(readFileSync(path.join(MIGRATIONS_DIR, 'recorded-checksums.json'), 'utf8'));
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
@@ -49,7 +53,7 @@ export function listMigrations(dir = MIGRATIONS_DIR): MigrationFile[] {
       .sort()
       .map((name) => {
         const sql = readFileSync(path.join(dir, kind, name), 'utf8');
-        return { name, kind, sql, checksum: sha256(migrationStatements(sql)), legacyChecksum: sha256(sql) };
+        return { name, kind, sql, checksum: sha256(migrationStatements(sql)), legacyChecksums: [sha256(sql), ...((kind === 'once' && dir === MIGRATIONS_DIR && RECORDED.once[name]) || [])] };
       });
   return [...read('once'), ...read('repeatable')];
 }
@@ -81,7 +85,7 @@ export async function migrate(pool: pg.Pool, options: MigrateOptions, files = li
       for (const file of files) {
         const prior = done.get(file.name);
         if (prior && prior.checksum === file.checksum) continue;
-        if (prior && prior.checksum === file.legacyChecksum) {
+        if (prior && file.legacyChecksums.includes(prior.checksum)) {
           await client.query('update vigie_migrations set checksum = $2 where name = $1', [file.name, file.checksum]);
           continue;
         }

@@ -1,5 +1,5 @@
 /**
- * Building figures (DOMAIN.md, "Buildings"):
+ * Building figures:
  * - consumption from cumulative counters (kWh, m³): the positive delta between consecutive
  *   readings, attributed to the bucket of the later reading. A negative delta is a reset (the
  *   counter restarted from zero: the new reading is the consumption since) or, when the device

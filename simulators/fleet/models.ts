@@ -1,5 +1,5 @@
 /**
- * Plausible device behaviour (../shared/DOMAIN.md): diurnal temperature with the road surface
+ * Plausible device behaviour: diurnal temperature with the road surface
  * lagging the air, traffic with morning and evening peaks and ~8-12 % heavy vehicles, school
  * rooms whose CO2 climbs while occupied, cumulative meters. Values are in the canonical units
  * of the native format.

@@ -1,6 +1,6 @@
 /**
- * The shipped rule pack (rules/): it loads, and each rule fires on the situation DOMAIN.md
- * describes and stays quiet on its near miss. One table, run through the evaluation core.
+ * The shipped rule pack (rules/): it loads, and each rule fires on the situation its comment in
+ * `rules/*.yaml` describes and stays quiet on its near miss. One table, run through the evaluation core.
  */
 import path from 'node:path';
 import t from 'tap';

@@ -1,4 +1,4 @@
--- Wire formats (issue 3): device online state (Sparkplug B BIRTH/DEATH) and dead-letter replay.
+-- Wire formats: device online state (Sparkplug B BIRTH/DEATH) and dead-letter replay.
 
 -- null: the wire format says nothing about presence (most devices); true/false: the last
 -- BIRTH or DEATH said so, at status_changed_at.

@@ -13,7 +13,7 @@ create table alert_rules (
 );
 
 -- Evaluation state per (rule, device, channel), so a restart in the middle of a `for`
--- window neither resets it nor fires twice (ARCHITECTURE.md: timers reset by restarts).
+-- window neither resets it nor fires twice (a timer kept only in memory would restart from zero).
 create table alert_rule_state (
   rule_id     text        not null,
   device_id   text        not null,

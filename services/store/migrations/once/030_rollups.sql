@@ -1,7 +1,7 @@
 -- Vigie-maintained rollups for plain PostgreSQL (with TimescaleDB, continuous aggregates with
 -- the same columns replace them: see services/timeseries/storage.ts). Hourly buckets are UTC
--- hours; daily buckets are Europe/Paris calendar days (DOMAIN.md: daily and yearly traffic
--- figures are local calendar days, DST days have 23 and 25 hours), stored as the
+-- hours; daily buckets are Europe/Paris calendar days (daily and yearly traffic figures such as
+-- TMJA are counted in local calendar days; DST days have 23 and 25 hours), stored as the
 -- timestamptz of local midnight.
 create table rollup_hourly (
   device_id   text             not null,
