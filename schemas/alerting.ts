@@ -9,16 +9,40 @@ import { metricNameSchema } from './metrics.ts';
 import { channelSchema, deviceIdSchema } from './observation.ts';
 
 /** `30s`, `10m`, `2h`, `1d`, `500ms`: human durations, as in Prometheus rule files. */
-const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
+const DURATION_RE = /^(\d{1,9}(?:\.\d{1,6})?)(ms|s|m|h|d)$/;
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+/** The longest duration a rule may state (windows, `for`, staleness, escalation): one leap year. */
+export const MAX_DURATION_MS = 366 * 86_400_000;
 
 export function parseDuration(text: string): number {
   const m = DURATION_RE.exec(text.trim());
   if (!m) throw new Error(`invalid duration "${text}" (expected e.g. 30s, 10m, 2h)`);
-  return Math.round(Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS]);
+  const ms = Math.round(Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS]);
+  if (!Number.isFinite(ms) || ms > MAX_DURATION_MS) throw new Error(`duration "${text}" is longer than 366d`);
+  return ms;
 }
 
-export const durationSchema = z.string().regex(DURATION_RE, 'expected a duration such as 30s, 10m, 2h, 1d');
+export const durationSchema = z
+  .string()
+  .max(32)
+  .regex(DURATION_RE, 'expected a duration such as 30s, 10m, 2h, 1d')
+  .refine((t) => {
+    try {
+      parseDuration(t);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'a duration is at most 366d');
+
+/**
+ * A date a client sends in a body: coerced like JSON dates, but within years 0001-9999
+ * (JavaScript reads years PostgreSQL's timestamptz cannot store; none is a telemetry time).
+ */
+export const bodyDateSchema = z.coerce.date().refine((d) => {
+  const y = d.getUTCFullYear();
+  return y >= 1 && y <= 9999;
+}, 'expected a date-time between years 0001 and 9999');
 
 export const severitySchema = z.enum(['info', 'warning', 'critical']);
 export type Severity = z.infer<typeof severitySchema>;
@@ -224,6 +248,34 @@ export type NotifyTarget = z.infer<typeof notifyTargetSchema>;
 
 export const ruleIdSchema = z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,99}$/, 'rule id: lower-case letters, digits, _ . - (max 100)');
 
+/**
+ * How big a condition may be. Real rules nest two or three levels and read a handful of
+ * values; the bounds keep a rule's evaluation cost (it runs for every matching observation)
+ * and its validation (recursive) small whatever a client posts.
+ */
+export const MAX_CONDITION_DEPTH = 8;
+export const MAX_CONDITION_LEAVES = 64;
+
+/** Nesting depth (a leaf is 1) and leaf count of a condition; stops counting past the bounds. */
+export function conditionSize(c: unknown, depth = 1): { depth: number; leaves: number } {
+  if (depth > MAX_CONDITION_DEPTH) return { depth, leaves: 0 };
+  const node = c as { type?: string; conditions?: unknown[]; condition?: unknown };
+  if ((node.type === 'all' || node.type === 'any') && Array.isArray(node.conditions)) {
+    let max = depth;
+    let leaves = 0;
+    for (const x of node.conditions) {
+      const s = conditionSize(x, depth + 1);
+      max = Math.max(max, s.depth);
+      leaves += s.leaves;
+      if (max > MAX_CONDITION_DEPTH || leaves > MAX_CONDITION_LEAVES) break;
+    }
+    return { depth: max, leaves };
+  }
+  if (node.type === 'consecutive') return conditionSize(node.condition, depth + 1);
+  return { depth, leaves: 1 };
+}
+
+
 export const ruleSchema = z
   .object({
     id: ruleIdSchema,
@@ -239,7 +291,12 @@ export const ruleSchema = z
     /** Critical alerts still unacknowledged `after` firing are notified again (to `notify`, else the rule's targets). */
     escalate: z.object({ after: durationSchema, notify: z.array(notifyTargetSchema).max(16).optional() }).strict().optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((rule, ctx) => {
+    const { depth, leaves } = conditionSize(rule.condition);
+    if (depth > MAX_CONDITION_DEPTH) ctx.addIssue({ code: 'custom', path: ['condition'], message: `conditions nest at most ${MAX_CONDITION_DEPTH} levels` });
+    else if (leaves > MAX_CONDITION_LEAVES) ctx.addIssue({ code: 'custom', path: ['condition'], message: `a rule reads at most ${MAX_CONDITION_LEAVES} conditions` });
+  });
 export type Rule = z.infer<typeof ruleSchema>;
 export type RuleInput = z.input<typeof ruleSchema>;
 
@@ -255,8 +312,8 @@ export type AlertState = z.infer<typeof alertStateSchema>;
 export const silenceInputSchema = z
   .object({
     scope: scopeSchema.extend({ rules: z.array(ruleIdSchema).optional() }).strict(),
-    startsAt: z.coerce.date(),
-    endsAt: z.coerce.date(),
+    startsAt: bodyDateSchema,
+    endsAt: bodyDateSchema,
     reason: z.string().min(1).max(1000),
     createdBy: z.string().min(1).max(200),
   })

@@ -64,6 +64,19 @@ export interface CoreStats {
 
 export const stateKey = (ruleId: string, deviceId: string, channel: string) => `${ruleId}\u0000${deviceId}\u0000${channel}`;
 
+/** Observations of one device and channel at one observed time: evaluated together. */
+export interface IngestGroup {
+  device: string;
+  channel: string;
+  t: number;
+  metrics: Set<string>;
+}
+
+export interface IngestBatch {
+  groups: IngestGroup[];
+  touched: Set<string>;
+}
+
 export class EvaluationCore {
   readonly memory = new SeriesMemory(() => 0);
   private rules: CompiledRule[] = [];
@@ -162,7 +175,20 @@ export class EvaluationCore {
 
   /** Feeds committed observations; returns the transitions they cause. */
   ingest(observations: readonly Observation[], now: number): Transition[] {
-    const groups = new Map<string, { device: string; channel: string; t: number; metrics: Set<string> }>();
+    const batch = this.prepareIngest(observations, now);
+    const out: Transition[] = [];
+    for (const g of batch.groups) out.push(...this.evaluateGroup(g));
+    out.push(...this.finishIngest(batch, now));
+    return out;
+  }
+
+  /**
+   * First half of `ingest`: every value into memory, then the (device, channel, observed time)
+   * groups to evaluate, oldest first, so a batch holding several periods of one device plays in
+   * order. The engine evaluates the groups in slices, yielding between them.
+   */
+  prepareIngest(observations: readonly Observation[], now: number): IngestBatch {
+    const groups = new Map<string, IngestGroup>();
     const touched = new Set<string>();
     for (const o of observations) {
       const t = o.time.getTime();
@@ -177,22 +203,29 @@ export class EvaluationCore {
       if (!g) groups.set(gk, (g = { device: o.deviceId, channel: o.channel, t, metrics: new Set() }));
       g.metrics.add(o.metric);
     }
+    return { groups: [...groups.values()].sort((a, b) => a.t - b.t), touched };
+  }
+
+  /** The rules one group of a prepared batch triggers. */
+  evaluateGroup(g: IngestGroup): Transition[] {
     const out: Transition[] = [];
-    // Oldest first, so a batch holding several periods of one device plays in order.
-    for (const g of [...groups.values()].sort((a, b) => a.t - b.t)) {
-      const device = this.deviceInfo(g.device);
-      const rules = new Set<CompiledRule>();
-      for (const m of g.metrics) for (const r of this.byMetric.get(m) ?? []) rules.add(r);
-      if (rules.size === 0) continue;
-      const inScope = this.scoped(device).set;
-      for (const r of rules) {
-        if (!inScope.has(r) || !matchesChannel(r.rule.scope, g.channel)) continue;
-        const tr = this.evaluateKey(r, device, g.channel, g.t);
-        if (tr) out.push(tr);
-      }
+    const device = this.deviceInfo(g.device);
+    const rules = new Set<CompiledRule>();
+    for (const m of g.metrics) for (const r of this.byMetric.get(m) ?? []) rules.add(r);
+    if (rules.size === 0) return out;
+    const inScope = this.scoped(device).set;
+    for (const r of rules) {
+      if (!inScope.has(r) || !matchesChannel(r.rule.scope, g.channel)) continue;
+      const tr = this.evaluateKey(r, device, g.channel, g.t);
+      if (tr) out.push(tr);
     }
-    // A device heard again recovers from its missing-data alerts.
-    for (const id of touched) out.push(...this.checkMissing(id, now, true));
+    return out;
+  }
+
+  /** Last half of `ingest`: a device heard again recovers from its missing-data alerts. */
+  finishIngest(batch: IngestBatch, now: number): Transition[] {
+    const out: Transition[] = [];
+    for (const id of batch.touched) out.push(...this.checkMissing(id, now, true));
     return out;
   }
 

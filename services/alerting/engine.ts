@@ -19,6 +19,9 @@ import { applyTransition, closeRuleAlerts, escalationCandidates, markEscalated, 
 import { currentSilences, type SilenceView } from './store/silences.ts';
 import { loadStates, saveStates } from './store/state.ts';
 
+/** Observation groups (device, channel, observed time) evaluated between two yields to the event loop. */
+const EVALUATION_SLICE = 500;
+
 export interface Clock {
   now(): number;
 }
@@ -209,8 +212,24 @@ export class AlertEngine extends EventEmitter {
       const take = this.pending.splice(0, this.pending.length);
       const observations = take.length === 1 ? take[0]!.observations : take.flatMap((b) => b.observations);
       const before = { ...this.core.stats };
-      const transitions = this.core.ingest(observations, this.now());
-      await this.persist(transitions);
+      // Evaluation is synchronous: slices give the event loop back (ingest, API, health) between
+      // them, however many observations a burst of commits queued. Same order as one pass.
+      const now = this.now();
+      const batch = this.core.prepareIngest(observations, now);
+      let transitions = 0;
+      let out: Transition[] = [];
+      for (let i = 0; i < batch.groups.length; i++) {
+        if (i > 0 && i % EVALUATION_SLICE === 0) {
+          transitions += out.length;
+          await this.persist(out);
+          out = [];
+          await new Promise<void>((resolve) => setImmediate(resolve));
+        }
+        out.push(...this.core.evaluateGroup(batch.groups[i]!));
+      }
+      out.push(...this.core.finishIngest(batch, now));
+      transitions += out.length;
+      await this.persist(out);
       const doneAt = performance.now();
       const ins = this.d.instruments;
       if (ins) {
@@ -219,7 +238,7 @@ export class AlertEngine extends EventEmitter {
         ins.historicalObservations.inc(this.core.stats.historical - before.historical);
         ins.stepSeconds.observe((doneAt - take[0]!.committedAt) / 1000);
       }
-      this.emit('step', { committedAt: take[0]!.committedAt, doneAt, observations: observations.length, transitions: transitions.length } satisfies StepReport);
+      this.emit('step', { committedAt: take[0]!.committedAt, doneAt, observations: observations.length, transitions } satisfies StepReport);
     }
   }
 

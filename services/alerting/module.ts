@@ -36,7 +36,7 @@ export const alertingModule: ModuleFactory = async (ctx): Promise<PlatformModule
     engine,
     pool: ctx.pool,
     deviceInfo,
-    reloadRules: async () => engine.reloadRules(await loadCompiled(ctx.pool)),
+    reloadRules: async () => engine.reloadRules(await loadCompiled(ctx.pool, ctx.logger)),
   };
   registerRuntime(ctx.pool, runtime);
   return {

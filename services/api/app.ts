@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type pg from 'pg';
 import type client from 'prom-client';
 import { installErrorHandling } from './errors.ts';
+import { installInputGuard } from './input-guard.ts';
 import { catalogueRoutes } from './routes/catalogue.ts';
 import { deadLetterRoutes } from './routes/dead-letters.ts';
 import { deviceRoutes } from './routes/devices.ts';
@@ -37,6 +38,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandling(app);
+  installInputGuard(app);
   if (deps.openapi) {
     await app.register(fastifySwagger, {
       openapi: {

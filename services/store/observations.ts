@@ -61,9 +61,10 @@ export function encodeCursor(c: ObservationCursor): string {
 export function decodeCursor(text: string): ObservationCursor | null {
   try {
     const v: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
-    if (!Array.isArray(v) || v.length !== 4 || !v.every((x) => typeof x === 'string')) return null;
+    // A forged cursor must fail here, not in PostgreSQL: short strings, no NUL, a storable time.
+    if (!Array.isArray(v) || v.length !== 4 || !v.every((x) => typeof x === 'string' && x.length <= 256 && !x.includes('\u0000'))) return null;
     const [time, deviceId, metric, channel] = v as string[];
-    if (Number.isNaN(Date.parse(time!))) return null;
+    if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/.test(time!) || time!.startsWith('0000') || Number.isNaN(Date.parse(time!))) return null;
     return { time: time!, deviceId: deviceId!, metric: metric!, channel: channel! };
   } catch {
     return null;

@@ -9,7 +9,8 @@ import type { ServerResponse } from 'node:http';
 import type pg from 'pg';
 import Cursor from 'pg-cursor';
 import { METRICS, isMetricName, qualityFlags } from '../../schemas/index.ts';
-import { bucketRange, chooseSource, rollupRelation, seriesSql, type SeriesQuery } from './series.ts';
+import { estimateBuckets } from './buckets.ts';
+import { bucketBounds, chooseSource, rollupRelation, seriesSql, type SeriesQuery } from './series.ts';
 
 export type ExportFormat = 'csv' | 'ndjson';
 
@@ -35,13 +36,13 @@ export function csvField(v: unknown): string {
 
 export async function estimateRows(pool: pg.Pool, timescale: boolean, r: ExportRequest): Promise<number> {
   if (r.series) {
-    const range = await bucketRange(pool, r.series);
+    const range = await bucketBounds(pool, r.series);
     if (!range) return 0;
     const { rows } = await pool.query<{ n: number }>(
       `select count(*)::int as n from latest_observations where ($1::text[] = '{}' or device_id = any($1)) and ($2::text[] = '{}' or metric = any($2))`,
       [r.devices, r.metrics],
     );
-    return rows[0]!.n * range.starts.length;
+    return rows[0]!.n * estimateBuckets(r.series.bucket, range.from, range.to);
   }
   const { rows } = await pool.query<{ n: number | null }>(
     // Daily rollups: a year of a whole département is ~10^5 rows to sum, not 10^6.
@@ -84,7 +85,8 @@ async function statementFor(pool: pg.Pool, timescale: boolean, r: ExportRequest)
     };
   }
   const q = r.series;
-  const range = await bucketRange(pool, q);
+  // Streamed like raw rows: only the range's two ends are computed up front, never every bucket.
+  const range = await bucketBounds(pool, q);
   if (!range) return null;
   const { sql, params } = seriesSql(timescale, q, chooseSource(q), range.from, range.to, 'order by 4, 1, 2, 3');
   return {

@@ -135,21 +135,48 @@ async function bucketEnd(pool: pg.Pool, q: SeriesQuery, lastStart: Date): Promis
   return rows[0]!.e;
 }
 
-/** Series count x bucket count, refused above `maxPoints` before any heavy query runs. */
+/**
+ * Series x buckets x aggregates, refused above `maxPoints` before any heavy query runs: each
+ * aggregate is a value in every point, so a hundred percentiles weigh a hundred times one.
+ */
 export async function guardSize(env: SeriesEnv, q: SeriesQuery): Promise<void> {
   const { rows } = await env.pool.query<{ n: number }>(
     `select count(*)::int as n from latest_observations where device_id = any($1) and metric = any($2) ${q.channel !== undefined ? 'and channel = $3' : ''}`,
     q.channel !== undefined ? [q.devices, q.metrics, q.channel] : [q.devices, q.metrics],
   );
   const series = Math.max(1, rows[0]!.n);
-  const points = series * estimateBuckets(q.bucket, q.from, q.to);
-  if (points > env.maxPoints) {
+  const buckets = estimateBuckets(q.bucket, q.from, q.to);
+  const values = series * buckets * Math.max(1, q.aggregates.length);
+  if (values > env.maxPoints) {
     throw new VigieError(
       'VIGIE_ERR_TOO_MANY_POINTS',
-      `this request would return about ${points} points (${series} series x ${estimateBuckets(q.bucket, q.from, q.to)} buckets), above the limit of ${env.maxPoints}: use a larger bucket, a shorter range or fewer devices, or GET /api/v1/export for bulk data`,
+      `this request would return about ${values} values (${series} series x ${buckets} buckets x ${q.aggregates.length} aggregates), above the limit of ${env.maxPoints}: use a larger bucket, a shorter range, fewer devices or aggregates, or GET /api/v1/export for bulk data`,
       { statusCode: 400 },
     );
   }
+}
+
+/**
+ * The whole-bucket range of a request, computed by PostgreSQL without listing the buckets (an
+ * export of decades in 1-minute buckets has millions of them): [start of the first bucket,
+ * end of the last), or null when the request covers no bucket.
+ */
+export async function bucketBounds(pool: pg.Pool, q: SeriesQuery): Promise<{ from: Date; to: Date } | null> {
+  if (q.from >= q.to) return null;
+  const last = new Date(q.to.getTime() - 1);
+  if (q.bucket.kind === 'fixed') {
+    const { rows } = await pool.query<{ f: Date; l: Date }>(
+      `select date_bin($1::interval, $2::timestamptz, timestamptz '1970-01-01T00:00:00Z') as f,
+              date_bin($1::interval, $3::timestamptz, timestamptz '1970-01-01T00:00:00Z') as l`,
+      [`${q.bucket.seconds} seconds`, q.from.toISOString(), last.toISOString()],
+    );
+    return { from: rows[0]!.f, to: await bucketEnd(pool, q, rows[0]!.l) };
+  }
+  const { rows } = await pool.query<{ f: Date; l: Date }>(
+    `select date_trunc($1, $2::timestamptz, $4) as f, date_trunc($1, $3::timestamptz, $4) as l`,
+    [q.bucket.unit, q.from.toISOString(), last.toISOString(), q.tz],
+  );
+  return { from: rows[0]!.f, to: await bucketEnd(pool, q, rows[0]!.l) };
 }
 
 /** The whole-bucket range of a request: [start of the first bucket, end of the last). */

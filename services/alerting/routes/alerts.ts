@@ -27,7 +27,7 @@ export async function alertRoutes(app: FastifyInstance, opts: { runtime: Alertin
           rule: listParam.optional(),
           from: timeParam.optional(),
           to: timeParam.optional(),
-          cursor: z.string().regex(/^\d+$/).optional(),
+          cursor: z.string().regex(/^\d{1,18}$/, 'expected a cursor returned by this API').optional(),
           limit: limitParam(100, 1000),
         }),
         response: { 200: listOf(alertViewSchema), 400: errorSchema },
@@ -46,7 +46,7 @@ export async function alertRoutes(app: FastifyInstance, opts: { runtime: Alertin
       schema: {
         tags: ['alerts'],
         summary: 'One alert with its timeline and notification deliveries',
-        params: z.object({ id: z.string().regex(/^\d+$/, 'alert ids are numbers') }),
+        params: z.object({ id: z.string().regex(/^\d{1,18}$/, 'alert ids are numbers') }),
         response: { 200: z.object({ alert: alertViewSchema, timeline: z.array(timelineEntrySchema), deliveries: z.array(deliverySchema) }), 400: errorSchema, 404: errorSchema },
       },
     },
@@ -62,7 +62,7 @@ export async function alertRoutes(app: FastifyInstance, opts: { runtime: Alertin
       schema: {
         tags: ['alerts'],
         summary: 'Acknowledge an open alert (named user, comment); stops its escalation',
-        params: z.object({ id: z.string().regex(/^\d+$/, 'alert ids are numbers') }),
+        params: z.object({ id: z.string().regex(/^\d{1,18}$/, 'alert ids are numbers') }),
         body: ackInputSchema,
         response: { 200: alertViewSchema, 400: errorSchema, 404: errorSchema, 409: errorSchema },
       },

@@ -6,20 +6,20 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { ruleIdSchema, ruleSchema } from '../../../schemas/alerting.ts';
+import { bodyDateSchema, ruleIdSchema, ruleSchema } from '../../../schemas/alerting.ts';
 import { badRequest, notFound } from '../../api/errors.ts';
 import { errorSchema, listParam } from '../../api/query-params.ts';
 import { VigieError } from '../../errors.ts';
 import { runBacktest } from '../backtest.ts';
 import type { AlertingRuntime } from '../runtime.ts';
-import { deleteApiRule, getRule, insertApiRule, listRules, updateApiRule } from '../store/rules.ts';
+import { deleteApiRule, getRule, insertApiRule, listRules, ruleSource, updateApiRule } from '../store/rules.ts';
 import { ruleViewSchema } from './schemas.ts';
 
 const MAX_BACKTEST_DAYS = 400;
 
 const rangeSchema = {
-  from: z.coerce.date(),
-  to: z.coerce.date(),
+  from: bodyDateSchema,
+  to: bodyDateSchema,
   devices: z.array(z.string().max(128)).max(10_000).optional(),
 };
 
@@ -85,9 +85,9 @@ export async function ruleRoutes(app: FastifyInstance, opts: { runtime: Alerting
     { schema: { tags: ['rules'], summary: 'Replace an API rule (its open alerts and state are kept)', params: idParams, body: ruleSchema, response: { 200: ruleViewSchema, 400: errorSchema, 404: errorSchema, 409: errorSchema } } },
     async (req) => {
       if (req.body.id !== req.params.id) throw badRequest('the body id must match the path id', 'id');
-      const row = await getRule(pool, req.params.id);
-      if (!row) throw notFound(`no rule ${req.params.id}`);
-      if (row.source === 'file') throw readOnly(req.params.id);
+      const source = await ruleSource(pool, req.params.id);
+      if (!source) throw notFound(`no rule ${req.params.id}`);
+      if (source === 'file') throw readOnly(req.params.id);
       await updateApiRule(pool, req.body);
       await runtime.reloadRules();
       return (await getRule(pool, req.params.id))!;
@@ -97,9 +97,9 @@ export async function ruleRoutes(app: FastifyInstance, opts: { runtime: Alerting
     '/rules/:id',
     { schema: { tags: ['rules'], summary: 'Delete an API rule; its open alerts are resolved', params: idParams, response: { 204: z.null(), 400: errorSchema, 404: errorSchema, 409: errorSchema } } },
     async (req, reply) => {
-      const row = await getRule(pool, req.params.id);
-      if (!row) throw notFound(`no rule ${req.params.id}`);
-      if (row.source === 'file') throw readOnly(req.params.id);
+      const source = await ruleSource(pool, req.params.id);
+      if (!source) throw notFound(`no rule ${req.params.id}`);
+      if (source === 'file') throw readOnly(req.params.id);
       await deleteApiRule(pool, req.params.id);
       await runtime.reloadRules();
       reply.status(204);

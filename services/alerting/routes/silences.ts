@@ -36,7 +36,7 @@ export async function silenceRoutes(app: FastifyInstance, opts: { runtime: Alert
   );
   r.delete(
     '/silences/:id',
-    { schema: { tags: ['silences'], summary: 'End a silence now (the record is kept)', params: z.object({ id: z.string().regex(/^\d+$/) }), response: { 204: z.null(), 400: errorSchema, 404: errorSchema } } },
+    { schema: { tags: ['silences'], summary: 'End a silence now (the record is kept)', params: z.object({ id: z.string().regex(/^\d{1,18}$/, 'silence ids are numbers') }), response: { 204: z.null(), 400: errorSchema, 404: errorSchema } } },
     async (req, reply) => {
       if (!(await deleteSilence(pool, req.params.id))) throw notFound(`no silence ${req.params.id}`);
       await engine.refreshSilences();

@@ -1,5 +1,6 @@
 /** Rule rows: file rules (re-synced at start) and API rules, with where each came from. */
 import type pg from 'pg';
+import { VigieError } from '../../errors.ts';
 import { withTransaction } from '../../store/transaction.ts';
 import { ruleSchema, type Rule, type RuleSource } from '../../../schemas/alerting.ts';
 
@@ -11,9 +12,21 @@ export interface RuleRow {
   updatedAt: string;
 }
 
-function toRow(r: Record<string, unknown>): RuleRow {
+/** A stored rule that no longer validates (written before a bound existed, or by hand). */
+export interface UnloadableRule {
+  id: string;
+  source: RuleSource;
+  reason: string;
+}
+
+function toRow(r: Record<string, unknown>): RuleRow | UnloadableRule {
+  const parsed = ruleSchema.safeParse(r.definition);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return { id: r.id as string, source: r.source as RuleSource, reason: issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid' };
+  }
   return {
-    rule: ruleSchema.parse(r.definition),
+    rule: parsed.data,
     source: r.source as RuleSource,
     origin: (r.origin as string) ?? null,
     createdAt: (r.created_at as Date).toISOString(),
@@ -21,14 +34,31 @@ function toRow(r: Record<string, unknown>): RuleRow {
   };
 }
 
-export async function listRules(db: pg.Pool | pg.PoolClient): Promise<RuleRow[]> {
+const loadable = (r: RuleRow | UnloadableRule): r is RuleRow => 'rule' in r;
+
+/** Every stored rule, split into those that load and those that do not (named, with the reason). */
+export async function readRules(db: pg.Pool | pg.PoolClient): Promise<{ rules: RuleRow[]; unloadable: UnloadableRule[] }> {
   const { rows } = await db.query(`select id, source, origin, definition, created_at, updated_at from alert_rules order by id`);
-  return rows.map(toRow);
+  const all = rows.map(toRow);
+  return { rules: all.filter(loadable), unloadable: all.filter((r): r is UnloadableRule => !loadable(r)) };
+}
+
+/** Where a stored rule comes from, whether or not it still loads (so a bad one can be replaced or deleted). */
+export async function ruleSource(db: pg.Pool, id: string): Promise<RuleSource | null> {
+  const { rows } = await db.query<{ source: RuleSource }>(`select source from alert_rules where id = $1`, [id]);
+  return rows[0]?.source ?? null;
+}
+
+export async function listRules(db: pg.Pool | pg.PoolClient): Promise<RuleRow[]> {
+  return (await readRules(db)).rules;
 }
 
 export async function getRule(db: pg.Pool, id: string): Promise<RuleRow | null> {
   const { rows } = await db.query(`select id, source, origin, definition, created_at, updated_at from alert_rules where id = $1`, [id]);
-  return rows[0] ? toRow(rows[0]) : null;
+  if (!rows[0]) return null;
+  const row = toRow(rows[0]);
+  if (!loadable(row)) throw new VigieError('VIGIE_ERR_RULE_UNLOADABLE', `rule ${id} is stored but no longer valid (${row.reason}): replace it (PUT) or delete it`, { statusCode: 409 });
+  return row;
 }
 
 /**

@@ -48,7 +48,7 @@ export async function deadLetterRoutes(app: FastifyInstance, opts: { pool: pg.Po
         summary: 'Rejected messages, newest first',
         querystring: deadLetterFilterSchema.extend({
           limit: limitParam(100, 1000),
-          cursor: z.string().regex(/^\d+$/, 'expected a cursor returned by this API').optional(),
+          cursor: z.string().regex(/^\d{1,18}$/, 'expected a cursor returned by this API').optional(),
         }),
         response: { 200: listOf(deadLetterItemSchema), 400: errorSchema },
       },

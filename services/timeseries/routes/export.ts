@@ -72,9 +72,11 @@ export function exportRoutes(env: SeriesEnv) {
           req.log.debug({ rows }, 'export finished');
           out.end();
         } catch (err) {
-          // Headers are gone: the only honest signal left is a truncated chunked body.
+          // Headers are gone: the only honest signal left is a truncated chunked body. Destroy
+          // without an error: an 'error' event on the response has no listener and would end
+          // the process.
           req.log.error({ err }, 'export failed mid-stream');
-          out.destroy(err as Error);
+          out.destroy();
         }
       },
     );

@@ -1,6 +1,7 @@
 /** Query-string pieces shared by the time-series routes. */
 import { z } from 'zod';
 import { METRIC_NAMES } from '../../../schemas/index.ts';
+import { PERIOD_ORDER_MESSAGE } from '../../api/input-guard.ts';
 import { listParam, timeParam } from '../../api/query-params.ts';
 import { isValidTimeZone } from '../buckets.ts';
 
@@ -11,6 +12,6 @@ export const requiredTime = timeParam;
 
 /** A period is required and ordered: an open range over years of data is refused up front. */
 export function checkPeriod(from: Date, to: Date): string | null {
-  if (from >= to) return 'querystring.from: must be before "to"';
+  if (from >= to) return PERIOD_ORDER_MESSAGE;
   return null;
 }
