@@ -10,12 +10,22 @@ export const NATIVE_TOPIC_PATTERN = 'vigie/+/telemetry';
 /** Values are left `unknown` here: the normalizer checks each one and names the field. */
 const metricMapSchema = z.record(z.string(), z.unknown());
 
+/**
+ * Channels in one message, at most: a counting station has a few lanes and directions, a
+ * building gateway a few dozen zones. The bound keeps what one message costs the evaluation of
+ * every rule proportionate, whatever a client sends.
+ */
+export const MAX_CHANNELS_PER_MESSAGE = 256;
+
 export const nativeTelemetrySchema = z
   .object({
     /** ISO 8601 string (with zone) or epoch milliseconds. Missing: receive time is used. */
     ts: z.union([z.string().min(1).max(64), z.number()]).optional(),
     metrics: metricMapSchema.optional(),
-    channels: z.record(z.string(), metricMapSchema).optional(),
+    channels: z
+      .record(z.string(), metricMapSchema)
+      .refine((c) => Object.keys(c).length <= MAX_CHANNELS_PER_MESSAGE, `at most ${MAX_CHANNELS_PER_MESSAGE} channels in one message`)
+      .optional(),
   })
   .strict()
   .refine((m) => m.metrics !== undefined || m.channels !== undefined, {
@@ -43,6 +53,7 @@ export const nativeTelemetryJsonSchema = {
     channels: {
       type: 'object',
       description: 'Per-channel metrics (lane, direction, zone): channel to metric map.',
+      maxProperties: 256,
       additionalProperties: { type: 'object', additionalProperties: { type: 'number' } },
     },
   },
