@@ -184,7 +184,9 @@ export function fromSenmlUnit(value: number, unit: string, secondaryAllowed: boo
     const base = PRIMARY[secondary.of]!;
     if (base.vigie) return { ok: true, value: value * secondary.scale + secondary.offset, unit: base.vigie, scaled: true };
   }
-  return { ok: false, reason: `unit ${describeUnit(unit)}: no catalogue metric is measured in it` };
+  // The registry's C and F are easily mistaken for temperatures (RFC 8428 §12.1 rule 6).
+  const hint = unit === 'C' || unit === 'F' ? ' (degrees Celsius is Cel; the registry has no Fahrenheit)' : '';
+  return { ok: false, reason: `unit ${describeUnit(unit)}: no catalogue metric is measured in it${hint}` };
 }
 
 export type SenmlSumResult = { ok: true; value: number; unit: string; metric: string } | { ok: false; reason: string };

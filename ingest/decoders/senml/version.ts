@@ -29,11 +29,12 @@ export function checkVersion(bver: unknown): VersionCheck {
   const missing = [1, 3].filter((fc) => !bits.includes(fc));
   const unknown = bits.filter((fc) => fc !== 1 && fc !== 3 && fc !== SECONDARY_UNITS_BIT);
   if (missing.length === 0 && unknown.length === 0) return { ok: true, version: bver, secondaryUnits: bits.includes(SECONDARY_UNITS_BIT) };
+  const list = (codes: number[]) => codes.map(feature).join(' and ');
   const parts: string[] = [];
-  if (unknown.length > 0) parts.push(`indicates feature${unknown.length > 1 ? 's' : ''} ${unknown.map(feature).join(', ')}, which Vigie does not implement`);
-  if (missing.length > 0) parts.push(`lacks ${missing.map(feature).join(' and ')}, present in every version built on SenML 10 (RFC 9100 §3)`);
+  if (unknown.length > 0) parts.push(`${unknown.length > 1 ? 'features' : 'feature'} ${list(unknown)}, which Vigie does not implement, ${unknown.length > 1 ? 'are' : 'is'} indicated`);
+  if (missing.length > 0) parts.push(`${list(missing)}, present in every version built on SenML 10 (RFC 9100 §3), ${missing.length > 1 ? 'are' : 'is'} missing`);
   return {
     ok: false,
-    reason: `bver ${bver} (0b${bver.toString(2)}) ${parts.join(' and ')}; Vigie uses versions 10 and 26 (10 + Secondary Units) only, so the pack is not used (RFC 8428 §4.4, RFC 9100 §2.2)`,
+    reason: `bver ${bver} (0b${bver.toString(2)}): ${parts.join('; ')}; Vigie uses versions 10 and 26 (10 + Secondary Units) only, so the pack is not used (RFC 8428 §4.4, RFC 9100 §2.2)`,
   };
 }
