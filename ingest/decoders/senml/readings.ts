@@ -171,7 +171,12 @@ function dropCollisions(deviceId: string, readings: Reading[], names: string[], 
   const seen = new Map<string, number>();
   const kept: Reading[] = [];
   readings.forEach((r, i) => {
-    const id = `${r.metric}\u0000${r.channel ?? ''}\u0000${r.time?.getTime()}`;
+    // An invalid time is the normalizer's to report (invalid_timestamp), not a collision.
+    if (r.time === undefined || Number.isNaN(r.time.getTime())) {
+      kept.push(r);
+      return;
+    }
+    const id = `${r.metric}\u0000${r.channel ?? ''}\u0000${r.time.getTime()}`;
     const first = seen.get(id);
     if (first === undefined) {
       seen.set(id, i);
