@@ -47,7 +47,8 @@ function fromCbor(pack: unknown): unknown {
     if (!(rec instanceof Map)) return rec;
     const out: SenmlRecord = {};
     // An integer label outside Table 4 is no SenML label (extensions use text labels, §6).
-    for (const [k, v] of rec) out[typeof k === 'number' ? (CBOR_LABELS[k] ?? `cbor:${k}`) : String(k)] = v;
+    // A CBOR integer beyond 2^53 (a bigint here) is still a number (§6): as a double.
+    for (const [k, v] of rec) out[typeof k === 'number' ? (CBOR_LABELS[k] ?? `cbor:${k}`) : String(k)] = typeof v === 'bigint' ? Number(v) : v;
     return out;
   });
 }
