@@ -4,13 +4,23 @@
  * apart, every value is stored, and records of one pack that land on one key are dead letters,
  * never lost under the store's `on conflict do nothing`.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import t from 'tap';
 import { startTestPlatform } from './helpers/platform.ts';
 import { waitFor } from './helpers/wait.ts';
-import type { Dead, Page } from './helpers/formats.ts';
+import { registryFile, type Dead, type Page } from './helpers/formats.ts';
 
+// A device model known to send percentages as "%" (RFC 8428 §12.1 Note 2 makes "%" a ratio).
+const profilesDir = mkdtempSync(path.join(os.tmpdir(), 'vigie-profiles-'));
+writeFileSync(
+  path.join(profilesDir, 'senml-percent-misuse.yaml'),
+  `name: senml-percent-misuse\ndescription: SenML device sending percentages as "%".\nkeys: {}\nsenmlUnits: { '%': '/100' }\n`,
+);
+const registry = registryFile([{ id: 'senml-misuse-1', kind: 'building-sensor', domain: 'buildings', profile: 'senml-percent-misuse' }]);
 // Plain PostgreSQL: the test needs the store, not TimescaleDB.
-const tp = await startTestPlatform({ env: { VIGIE_TIMESCALE: 'off' } });
+const tp = await startTestPlatform({ env: { VIGIE_TIMESCALE: 'off', VIGIE_PROFILES_DIR: profilesDir, VIGIE_REGISTRY: registry } });
 t.teardown(() => tp.stop());
 const pub = await tp.publisher();
 const P = tp.prefix;
@@ -80,4 +90,24 @@ t.test('two records of one pack on one key: the first is stored, the other is a 
       ['co2', 700, new Date((bt + 60) * 1000).toISOString()],
     ],
   );
+});
+
+t.test('"%" is a ratio unless the device profile says the model means percent', async (t) => {
+  const bt = Math.floor(Date.now() / 1000) - 60;
+  const pack = JSON.stringify([{ bt, n: 'humidity', u: '%', v: 45.2 }]);
+  await pub.publishAsync(`${P}vigie/senml-misuse-1/senml`, pack, { qos: 1 });
+  await pub.publishAsync(`${P}vigie/senml-plain-1/senml`, pack, { qos: 1 });
+  const rows = await waitFor(async () => {
+    const r = await rowsOf('senml-misuse-1');
+    return r.length >= 1 ? r : undefined;
+  }, 20_000, 'the humidity of senml-misuse-1');
+  t.same(rows.map((r) => [r.metric, r.value]), [['relative_humidity', 45.2]], 'override: 45.2 %');
+  const dead = await waitFor(async () => {
+    const r = await tp.get<Page<Dead>>('/api/v1/dead-letters?device=senml-plain-1');
+    return r.body.items[0];
+  }, 20_000, 'the dead letter of senml-plain-1');
+  t.equal(dead.code, 'out_of_range', 'without it, 45.2 "%" is the ratio 45.2 = 4520 %');
+  t.same(await rowsOf('senml-plain-1'), []);
+  const profiles = await tp.get<{ items: Array<{ name: string; senmlUnits: Record<string, string> }> }>('/api/v1/profiles');
+  t.same(profiles.body.items.find((p) => p.name === 'senml-percent-misuse')?.senmlUnits, { '%': '/100' }, 'the override is listed');
 });
