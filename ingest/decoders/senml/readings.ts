@@ -126,10 +126,7 @@ export function readingsOf(deviceId: string, records: ResolvedRecord[], opts: Re
       push(numeric(deviceId, rec.value.value, unit, secondaryAllowed, key, { ...base, key: rec.name, field: `${at}.v` }), rec.name);
     }
 
-    if (rec.sum !== undefined && key !== undefined) push(sumReading(deviceId, rec, unit, secondaryAllowed, key, base), rec.name);
-    else if (rec.sum !== undefined) {
-      rejects.push({ code: 'unmapped_key', deviceId, field: `${at}.s`, reason: `${at}.s: the sum of ${rec.name} is not stored: no profile maps the name and it has no unit whose integral a catalogue metric holds` });
-    }
+    if (rec.sum !== undefined) push(sumReading(deviceId, rec, unit, secondaryAllowed, key, base), rec.name);
   }
   return dropCollisions(deviceId, readings, names, rejects);
 }
@@ -146,10 +143,11 @@ function sumReading(
   rec: ResolvedRecord,
   unit: string | undefined,
   secondaryAllowed: boolean,
-  key: ProfileKey,
+  key: ProfileKey | undefined,
   base: { time: Date; channel?: string; quality: QualityFlag[] },
 ): Reading | Reject | null {
   const field = `[${rec.index}].s`;
+  // The unit gives the sum's quantity whatever the name (like %RH a value's): a W sum is energy.
   if (unit !== undefined) {
     const conv = sumFromSenmlUnit(rec.sum!, unit, secondaryAllowed);
     if (!conv.ok) return { code: 'unsupported_unit', deviceId, field, reason: `${field}: the sum of ${rec.name} is not stored: ${conv.reason}` };
@@ -157,12 +155,12 @@ function sumReading(
   }
   // No unit (§4.5.2: the application context tells): a name the profile maps to a cumulative
   // counter carries that counter, in the profile's unit.
-  if ((METRICS[key.metric] as MetricDefinition).cumulative) return applyKey(deviceId, { ...base, key: rec.name, value: rec.sum!, field }, key);
+  if (key && (METRICS[key.metric] as MetricDefinition).cumulative) return applyKey(deviceId, { ...base, key: rec.name, value: rec.sum!, field }, key);
   return {
     code: 'unsupported_unit',
     deviceId,
     field,
-    reason: `${field}: the sum of ${rec.name} has no unit, so its quantity is unknown (RFC 8428 §4.2: unit times seconds); ${key.metric} is not a cumulative counter`,
+    reason: `${field}: the sum of ${rec.name} has no unit, so its quantity is unknown (RFC 8428 §4.2: unit times seconds), and ${key ? `${key.metric} is not a cumulative counter` : 'no profile maps the name to a cumulative counter'}`,
   };
 }
 
