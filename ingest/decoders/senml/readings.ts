@@ -86,7 +86,10 @@ export function readingsOf(deviceId: string, records: ResolvedRecord[], opts: Re
   };
   for (const rec of records) {
     const at = `[${rec.index}]`;
-    const { key, sensor, tried } = locate(rec.name, rec.unit, opts);
+    const sent = rec.unit;
+    const meant = override(opts.choice.profiles, sent);
+    const unit = meant ?? sent;
+    const { key, sensor, tried } = locate(rec.name, unit, opts);
     if (key === 'ignore') continue;
     const channel = sensor === '' ? undefined : sensor;
     if (channel !== undefined && !channelSchema.safeParse(channel).success) {
@@ -100,9 +103,6 @@ export function readingsOf(deviceId: string, records: ResolvedRecord[], opts: Re
     }
     const time = new Date(rec.timeMs);
     const quality: QualityFlag[] = rec.relative ? ['time_from_receipt'] : [];
-    const sent = rec.unit;
-    const meant = override(opts.choice.profiles, sent);
-    const unit = meant ?? sent;
     // A profile naming the unit vouches for it, secondary or not (RFC 8428 §4.5.2: application context).
     const secondaryAllowed = opts.secondaryUnits || meant !== undefined;
     const base = { time, channel, quality };
@@ -115,7 +115,7 @@ export function readingsOf(deviceId: string, records: ResolvedRecord[], opts: Re
         code: 'unmapped_key',
         deviceId,
         field: `${at}.${rec.value.label}`,
-        reason: `${at}.${rec.value.label}: no profile maps ${JSON.stringify(rec.name.slice(0, 120))} (tried ${tried.map((k) => JSON.stringify(k.slice(0, 64))).join(', ') || 'no key: the name is the device itself'} in ${opts.choice.names.join(', ') || 'no profile'}${sent ? `; unit ${sent} names no quantity` : ''}); add the key to the device's profile, then replay`,
+        reason: `${at}.${rec.value.label}: no profile maps ${JSON.stringify(rec.name.slice(0, 120))} (tried ${tried.map((k) => JSON.stringify(k.slice(0, 64))).join(', ') || 'no key: the name is the device itself'} in ${opts.choice.names.join(', ') || 'no profile'}${unit ? `; unit ${unit} names no quantity` : ''}); add the key to the device's profile, then replay`,
       });
     } else if (rec.value?.label === 'vb' && key) {
       const metric = METRICS[key.metric];
