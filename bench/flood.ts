@@ -35,7 +35,7 @@ async function measure(device: string): Promise<number[]> {
   const base = Math.floor(Date.now() / 1000);
   for (let i = 0; i < VALID; i++) {
     sentAt.set(400 + i, Date.now());
-    void pub.publishAsync(`${P}vigie/${device}/senml`, JSON.stringify([{ bt: base + i, n: 'co2', u: 'ppm', v: 400 + i }]), { qos: 1 });
+    void pub.publishAsync(`${P}vigie/${device}/senml`, JSON.stringify([{ bver: 26, bt: base + i, n: 'co2', u: 'ppm', v: 400 + i }]), { qos: 1 });
     await new Promise((r) => setTimeout(r, 25));
   }
   await waitFor(() => seenAt.size === VALID, 30_000, `all ${VALID} valid messages of ${device}`);

@@ -31,6 +31,10 @@ export const REJECT_CODES = [
   'sequence_error',
   /** A message that is well formed but holds no value Vigie stores. */
   'no_values',
+  /** A SenML pack whose version indicates a feature Vigie does not implement (RFC 9100 §2.2). */
+  'unsupported_version',
+  /** A second value of one message for the same (device, metric, channel, time): not stored. */
+  'duplicate_key',
 ] as const;
 export type RejectCode = (typeof REJECT_CODES)[number];
 

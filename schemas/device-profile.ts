@@ -2,8 +2,8 @@
  * Device profiles: how one device model's payload keys map to catalogue metrics. LoRaWAN
  * payload formatters, SenML names and Sparkplug metric names differ per vendor (`temperature`,
  * `temp`, `TempC`, `co2`, `CO2`...); a profile says which metric each key is, in which unit it
- * comes, and which raw values are sentinels meaning "missing" (NTCIP 1204 reserves 1001, 101,
- * 255 and 65535 for "no reading" in the road-weather objects; vendors add their own).
+ * comes, and which raw values are sentinels meaning "missing" (NTCIP 1204 raw codes such as
+ * 1001 for a missing temperature; see the built-in `ingest/profiles/road-surface.yaml`).
  * Profiles are data files (`ingest/profiles/*.yaml`); this is their schema.
  */
 import { z } from 'zod';
@@ -38,6 +38,13 @@ export const deviceProfileSchema = z
     keys: z.record(z.string().min(1).max(128), profileKeySchema),
     /** Keys known to carry no telemetry (counters of the radio stack, firmware version...): dropped without a report. */
     ignore: z.array(z.string().min(1).max(128)).default([]),
+    /**
+     * SenML unit names this device model misuses, to the SenML registry unit it really means:
+     * `{ '%': '/100' }` for a device sending percentages as `%`, which RFC 8428 §12.1 Note 2
+     * defines as the ratio `/` (0-1). A unit named here is trusted even when it is a secondary
+     * unit in a pack without the Secondary Units feature (RFC 9100 §4).
+     */
+    senmlUnits: z.record(z.string().min(1).max(32), z.string().min(1).max(32)).optional(),
   })
   .strict();
 export type DeviceProfile = z.infer<typeof deviceProfileSchema>;

@@ -68,7 +68,7 @@ t.test('SenML JSON and CBOR packs', async (t) => {
   const now = Math.floor(Date.now() / 1000);
   await pub.publishAsync(
     `${P}vigie/senml-e2e-2/senml`,
-    Buffer.from(cbor.encode([new Map<number, unknown>([[-3, now], [-4, 'K'], [0, 'temperature'], [2, 273.15]]), new Map<number, unknown>([[0, 'co2'], [1, 'ppm'], [2, 950]])])),
+    Buffer.from(cbor.encode([new Map<number, unknown>([[-1, 26], [-3, now], [-4, 'K'], [0, 'temperature'], [2, 273.15]]), new Map<number, unknown>([[0, 'co2'], [1, 'ppm'], [2, 950]])])),
     { qos: 1 },
   );
   const a = await latest('senml-e2e-1', 5);

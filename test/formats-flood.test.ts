@@ -29,7 +29,7 @@ t.test('valid traffic published during a garbage flood is stored, and every garb
   }
   const base = Math.floor(Date.now() / 1000);
   for (let i = 0; i < VALID; i++) {
-    pending.push(victim.publishAsync(`${P}vigie/flood-victim/senml`, JSON.stringify([{ bt: base + i, n: 'co2', u: 'ppm', v: 400 + i }]), { qos: 1 }));
+    pending.push(victim.publishAsync(`${P}vigie/flood-victim/senml`, JSON.stringify([{ bver: 26, bt: base + i, n: 'co2', u: 'ppm', v: 400 + i }]), { qos: 1 }));
   }
   await Promise.all(pending);
   await waitFor(async () => (await count(`select count(*)::int as n from observations where device_id = 'flood-victim'`)) === VALID, 60_000, 'the valid messages');

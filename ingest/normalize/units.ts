@@ -1,9 +1,9 @@
 /**
  * Unit conversion into the catalogue's canonical units. Devices send kelvin, Fahrenheit,
- * fractions, metres, pascals, watt-hours (../shared/DOMAIN.md "Real data faults"); SenML
- * uses its registry names (RFC 8428 §12.1: `Cel`, `%RH`, `Pa`, `W`, `J`, `m3`, `lx`, and the
- * secondary units of RFC 8798: `ppm`, `hPa`, `km/h`, `kWh`). Every unit is a linear map
- * onto its dimension's base unit: base = value * factor + offset.
+ * fractions, metres, pascals, watt-hours (the built-in profiles in ingest/profiles show such
+ * devices). SenML unit names are read through their own registry first (senml-units.ts: RFC
+ * 8428 §12.1 and RFC 8798, where `%` is a ratio and `C` a coulomb), never looked up here
+ * directly. Every unit is a linear map onto its dimension's base unit: base = value * factor + offset.
  */
 
 interface UnitDef {

@@ -87,13 +87,22 @@ export const formatsModule: ModuleFactory = async (ctx) => {
             summary: 'Device profiles in use: payload keys to catalogue metrics',
             response: {
               200: z.object({
-                items: z.array(z.object({ name: z.string(), description: z.string().nullable(), keys: z.record(z.string(), profileKeySchema), ignore: z.array(z.string()) })),
+                items: z.array(
+                  z.object({
+                    name: z.string(),
+                    description: z.string().nullable(),
+                    keys: z.record(z.string(), profileKeySchema),
+                    ignore: z.array(z.string()),
+                    /** SenML units the model misuses, to the registry unit they mean (RFC 8428 §12.1). */
+                    senmlUnits: z.record(z.string(), z.string()),
+                  }),
+                ),
               }),
             },
           },
         },
         async () => ({
-          items: [...ingest.profiles.values()].map((p) => ({ name: p.name, description: p.description ?? null, keys: p.keys, ignore: p.ignore })),
+          items: [...ingest.profiles.values()].map((p) => ({ name: p.name, description: p.description ?? null, keys: p.keys, ignore: p.ignore, senmlUnits: p.senmlUnits ?? {} })),
         }),
       );
     },

@@ -2,7 +2,8 @@
  * Golden cases of the decoders (Telegraf's testdata habit): each
  * `ingest/decoders/<format>/testdata/<case>/` folder holds
  * - `topic.txt` and one payload file (`payload.json`, `payload.txt` or `payload.bin`, bytes as sent);
- * - optional `context.json`: `receivedAt`, registry `devices`, and `before`: earlier messages
+ * - optional `context.json`: `receivedAt`, registry `devices`, extra device `profiles` (the
+ *   application context a standard leaves to the receiver), and `before`: earlier messages
  *   (`{topic, payload: <file in the case folder>}`) that build decoder state (Sparkplug BIRTHs);
  * - `expected.json`: observations, dead letters (code, field, reason pattern), commands, device status.
  */
@@ -13,7 +14,7 @@ import type { DecoderState, InboundMessage } from '../../ingest/decoder.ts';
 import { builtinDecoders, DecoderRegistry } from '../../ingest/decoders/registry.ts';
 import { DEFAULT_ROUTES } from '../../ingest/default-routes.ts';
 import { processMessage, type ProcessOptions, type ProcessedMessage } from '../../ingest/process-message.ts';
-import { deviceSchema, qualityFlags, type Device } from '../../schemas/index.ts';
+import { deviceProfileSchema, deviceSchema, qualityFlags, type Device, type DeviceProfile } from '../../schemas/index.ts';
 import { loadProfiles } from '../../services/formats/profiles.ts';
 
 export const DECODERS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'ingest', 'decoders');
@@ -25,6 +26,7 @@ export interface GoldenCase {
   message: InboundMessage;
   before: InboundMessage[];
   devices: Device[];
+  profiles: DeviceProfile[];
   expectedPath: string;
 }
 
@@ -55,6 +57,7 @@ export function loadGoldenCases(): GoldenCase[] {
           receivedAt: new Date(receivedAt.getTime() - 1000 * ((ctx.before?.length ?? 0) - i)),
         })),
         devices: (ctx.devices ?? []).map((d: unknown) => deviceSchema.parse(d)),
+        profiles: (ctx.profiles ?? []).map((p: unknown) => deviceProfileSchema.parse(p)),
         expectedPath: path.join(dir, 'expected.json'),
       });
     }
@@ -65,8 +68,9 @@ export function loadGoldenCases(): GoldenCase[] {
 const profiles = loadProfiles();
 
 /** Process options as the platform builds them, with a fresh decoder state and the case's registry. */
-export function goldenOptions(devices: Device[] = []): ProcessOptions {
+export function goldenOptions(devices: Device[] = [], extraProfiles: DeviceProfile[] = []): ProcessOptions {
   const byId = new Map(devices.map((d) => [d.id, d]));
+  const extra = new Map(extraProfiles.map((p) => [p.name, p]));
   const states = new Map<string, DecoderState>();
   return {
     routes: DEFAULT_ROUTES,
@@ -76,7 +80,7 @@ export function goldenOptions(devices: Device[] = []): ProcessOptions {
     deadLetterMaxBytes: 16 * 1024,
     context: {
       device: (id) => byId.get(id),
-      profile: (name) => profiles.get(name),
+      profile: (name) => extra.get(name) ?? profiles.get(name),
       state: (decoder) => {
         let s = states.get(decoder);
         if (!s) states.set(decoder, (s = new Map()));
@@ -97,7 +101,7 @@ export interface GoldenOutput {
 
 /** Runs a case's earlier messages, then its message, on a fresh decoder state. */
 export function runGoldenCase(c: GoldenCase): { out: ProcessedMessage; actual: GoldenOutput } {
-  const options = goldenOptions(c.devices);
+  const options = goldenOptions(c.devices, c.profiles);
   for (const m of c.before) processMessage(m, options);
   const out = processMessage(c.message, options);
   const actual: GoldenOutput = {

@@ -16,9 +16,9 @@ const write = (name: string, topic: string, pack: Array<Map<number, unknown>>) =
   writeFileSync(path.join(here, name, 'payload.bin'), cbor.encode(pack));
 };
 
-// bn -2, bt -3, bu -4, n 0, u 1, v 2, vb 4, s 5, t 6.
+// bver -1, bn -2, bt -3, bu -4, n 0, u 1, v 2, vb 4, s 5, t 6 (RFC 8428 §6 Table 4).
 write('cbor-pack', 'vigie/clg-cclaudel-s206/senml', [
-  new Map<number, unknown>([[-2, 'urn:dev:mac:0024befffe804ff2:'], [-3, 1768463990], [-4, 'Cel'], [0, 'temp'], [2, 19.75]]),
+  new Map<number, unknown>([[-1, 26], [-2, 'urn:dev:mac:0024befffe804ff2:'], [-3, 1768463990], [-4, 'Cel'], [0, 'temp'], [2, 19.75]]),
   new Map<number, unknown>([[0, 'co2'], [1, 'ppm'], [2, 1180]]),
   new Map<number, unknown>([[0, 'humidity'], [1, '%RH'], [2, 52], [6, -5]]),
   new Map<number, unknown>([[0, 'occupancy'], [4, false]]),
