@@ -50,7 +50,7 @@ export const configSchema = z.object({
   VIGIE_SHUTDOWN_TIMEOUT_MS: int(15_000, 0, 3_600_000),
   VIGIE_OPENAPI: bool(true),
 
-  // --- Wire formats (issue 3): topic routes, device profiles, per-format options. ---
+  // --- Wire formats (README, "Wire formats"): topic routes, device profiles, per-format options. ---
   VIGIE_ROUTES: z.string().default('').describe('Extra topic routes, `filter=decoder` pairs separated by commas, tried before the defaults.'),
   VIGIE_DEFAULT_ROUTES: bool(true).describe('Subscribe the standard topics of every wire format (native, SenML, NGSI, TTS v3, ChirpStack v4, Sparkplug B).'),
   VIGIE_PROFILES_DIR: z.string().optional().describe('Folder of extra device profiles (*.yaml); a profile there replaces a built-in one of the same name.'),

@@ -202,3 +202,15 @@ t.test('reordered DBIRTH/DDEATH keep the newest session state; §5.5 duplicate N
   t.same(will.deviceStatus, [], 'the will after the NDEATH changes nothing');
   t.match(will.rejects, [{ code: 'sequence_error', field: 'bdSeq', reason: /second NDEATH of session 7/ }]);
 });
+
+t.test('tck-id-payloads-sequence-num-always-included: a DATA without seq asks one rebirth and keeps its values', async (t) => {
+  const h = harness();
+  h.send(`${G}/NBIRTH/Raspberry Pi`, bin('spec-ndata-without-datatype', 'nbirth.bin'));
+  const r = h.send(`${G}/NDATA/Raspberry Pi`, Proto.encode(Proto.create({ timestamp: 1486144502122, metrics: [{ name: 'Supply Voltage', timestamp: 1486144502122, floatValue: 12.2 }] })).finish());
+  t.match(r.rejects, [{ code: 'sequence_error', field: 'seq', reason: /expected 0-255, got undefined/ }]);
+  t.equal(r.commands?.length, 1, 'one rebirth request');
+  t.same(values(r), { battery: 12.2 });
+  const unknown = h.send(`${G}/NDATA/Raspberry Pi`, Proto.encode(Proto.create({ timestamp: 1486144502122, metrics: [{ alias: 99, floatValue: 1 }] })).finish());
+  t.equal(unknown.commands?.length, 1, 'missing seq and unknown alias in one message: still one request');
+  t.equal(unknown.rejects.length, 2);
+});

@@ -89,6 +89,7 @@ interface Ctx {
 function requestRebirth(c: Ctx, state: NodeState | undefined, why: string): NodeState {
   const s = state ?? newNodeState();
   c.states.set(c.key, s);
+  if (c.commands.length > 0) return s; // one request per message is enough
   if (s.lastRebirthAt !== undefined && c.now.getTime() - s.lastRebirthAt < c.o.rebirthMinIntervalMs) return s;
   s.lastRebirthAt = c.now.getTime();
   c.commands.push(rebirthRequest(c.group, c.node, c.now, why));
@@ -229,7 +230,8 @@ function decode(message: InboundMessage, context: DecodeContext, o: Options): De
   const at = new Date(payloadTime ?? c.now.getTime());
   /** Position of this message in the node's stream; undefined when its seq is unusable. */
   let pos: number | undefined;
-  if (seq === undefined || seq < 0 || seq > 255) {
+  const seqOk = seq !== undefined && seq >= 0 && seq <= 255;
+  if (!seqOk && (type === 'NBIRTH' || state?.born)) {
     rejects.push({ code: 'sequence_error', field: 'seq', deviceId, reason: `seq: expected 0-255, got ${String(seq)} (${SPEC} tck-id-payloads-sequence-num-always-included); rebirth requested` });
     state = requestRebirth(c, state, 'missing seq');
     if (type === 'NBIRTH') return result();
@@ -239,13 +241,13 @@ function decode(message: InboundMessage, context: DecodeContext, o: Options): De
     state = newNodeState();
     state.lastRebirthAt = previous?.lastRebirthAt;
     state.born = true;
-    state.pos = seq;
+    state.pos = seq!;
     state.bornAt = payloadTime;
     const bdMetric = metrics.find((m) => m.name === 'bdSeq');
     state.bdSeq = bdMetric ? u64(valueField(bdMetric) === 'intValue' ? bdMetric.intValue : bdMetric.longValue) : undefined;
     if (state.bdSeq === undefined) rejects.push({ code: 'invalid_envelope', field: 'bdSeq', deviceId, reason: `bdSeq: every NBIRTH must carry the bdSeq metric (${SPEC} tck-id-payloads-nbirth-bdseq); a stale NDEATH cannot be told from a current one` });
     c.states.set(c.key, state);
-    pos = seq;
+    pos = seq!;
   } else if (!state || !state.born) {
     // §5.15 "Sparkplug Host Application Receive Data": DBIRTH, NDATA, DDATA or DDEATH before an
     // NBIRTH call for a rebirth; without the BIRTH the metrics cannot be decoded.
@@ -254,7 +256,7 @@ function decode(message: InboundMessage, context: DecodeContext, o: Options): De
     if (type === 'DDEATH') deviceStatus.push({ deviceId, online: false, at, reason: 'DDEATH' });
     return result();
   } else {
-    pos = place(c, state, seq, message, deviceId);
+    pos = place(c, state, seq!, message, deviceId);
   }
   if (!state) return result();
   const st = state;
