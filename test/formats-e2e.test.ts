@@ -174,6 +174,9 @@ t.test('Sparkplug B 3.0: DATA without datatype stored with the BIRTH types and p
     return r.body.items.find((d) => /seq 6 did not arrive within the reorder timeout \(1500 ms/.test(d.reason));
   }, 10_000, 'sequence_error dead letter of the expired gap');
   t.equal(dead.topic, 'spBv1.0/e2e/NDATA/edge-gtb-30', 'recorded with the message that revealed the gap');
+  const metrics = (await tp.platform.app.inject({ method: 'GET', url: '/metrics' })).body;
+  t.match(metrics, /vigie_sparkplug_reorder_gaps_total\{outcome="expired"\} [1-9]/, 'the expired gap is counted');
+  t.match(metrics, /vigie_sparkplug_metrics_omitted_total\{reason="control"\} [1-9]/, 'bdSeq and Node Control/* are counted, not stored');
 });
 
 t.test('NGSI entities over MQTT and Orion notifications over HTTP', async (t) => {
