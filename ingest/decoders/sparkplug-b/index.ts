@@ -332,9 +332,9 @@ function decode(message: InboundMessage, context: DecodeContext, o: Options): De
     });
     if (unknown.length > 0) {
       const birth = type === 'NDATA' ? `the last NBIRTH of node ${group}/${node}` : st.devices.has(device!) ? `the last DBIRTH of device ${device}` : `any DBIRTH (device ${device} was never born in this session)`;
+      // With a gap open, the missing messages may hold the BIRTH: the window's deadline decides.
       const waiting = st.reorder !== undefined;
-      if (waiting) st.reorder!.unknownMetrics = true;
-      else requestRebirth(c, st, `${type} metric not in its BIRTH`);
+      if (!waiting) requestRebirth(c, st, `${type} metric not in its BIRTH`);
       rejects.push({
         code: 'unknown_alias',
         field: 'metrics',
@@ -375,7 +375,6 @@ function place(c: Ctx, state: NodeState, seq: number, message: InboundMessage, d
       missing: new Set(),
       deadline: c.now.getTime() + c.o.reorderTimeoutMs,
       opener: { topic: message.topic, payload: message.payload, receivedAt: message.receivedAt, deviceId, expected, got: seq },
-      unknownMetrics: false,
     });
     for (let p = last + 1; p < pos; p++) w.missing.add(p);
     return pos;

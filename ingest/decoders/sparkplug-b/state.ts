@@ -38,8 +38,6 @@ export interface ReorderWindow {
   deadline: number;
   /** The message that revealed the gap, for the dead letter the timer records if it expires. */
   opener: { topic: string; payload: Buffer; receivedAt: Date; deviceId: string; expected: number; got: number };
-  /** Also rebirth at the deadline because of metrics unknown while the gap was open. */
-  unknownMetrics: boolean;
 }
 
 export interface NodeState {
