@@ -214,3 +214,17 @@ t.test('tck-id-payloads-sequence-num-always-included: a DATA without seq asks on
   t.equal(unknown.commands?.length, 1, 'missing seq and unknown alias in one message: still one request');
   t.equal(unknown.rejects.length, 2);
 });
+
+t.test('tck-id-payloads-alias-uniqueness: an alias reused across the node is reported, every device still decodes', async (t) => {
+  const h = harness();
+  const dbirth = (seq: number, alias: number) => spb.encodePayload({ timestamp: 1, seq, metrics: [{ name: 'Value', alias, type: 'Float', value: 2 }] });
+  h.send('spBv1.0/g/NBIRTH/n', spb.encodePayload({ timestamp: 1, seq: 0, metrics: [{ name: 'bdSeq', type: 'Int64', value: 0 }, { name: 'Value', alias: 1, type: 'Double', value: 1 }] }));
+  t.same(h.send('spBv1.0/g/DBIRTH/n/d1', dbirth(1, 2)).rejects, []);
+  t.same(h.send('spBv1.0/g/DBIRTH/n/d1', dbirth(2, 2)).rejects, [], "a device's rebirth reusing its own alias is no clash");
+  t.match(h.send('spBv1.0/g/DBIRTH/n/d2', dbirth(3, 1)).rejects, [{ code: 'invalid_envelope', reason: /alias 1 already used by another metric of node g\/n/ }], 'the node uses alias 1');
+  t.match(h.send('spBv1.0/g/DBIRTH/n/d3', dbirth(4, 2)).rejects, [{ code: 'invalid_envelope', reason: /alias 2 already used/ }], 'device d1 uses alias 2');
+  const nd = h.send('spBv1.0/g/NDATA/n', Proto.encode(Proto.create({ timestamp: 2, seq: 5, metrics: [{ alias: 1, doubleValue: 3.5 }] })).finish());
+  t.same(values(nd), { power: 3.5 }, 'the node reads alias 1 as its Double');
+  const dd = h.send('spBv1.0/g/DDATA/n/d2', Proto.encode(Proto.create({ timestamp: 2, seq: 6, metrics: [{ alias: 1, floatValue: 4.5 }] })).finish());
+  t.same(values(dd), { power: 4.5 }, 'device d2 reads alias 1 as its Float');
+});

@@ -296,6 +296,10 @@ function decode(message: InboundMessage, context: DecodeContext, o: Options): De
     fillTable(table, metrics, rejects, deviceId);
     if (type === 'NBIRTH') st.node = table;
     else {
+      // tck-id-payloads-alias-uniqueness: an alias is unique across the edge node's metrics.
+      // Lookups are per device, so a clash costs nothing here, but it is reported.
+      const clash = [...table.byAlias.keys()].filter((a) => st.node.byAlias.has(a) || [...st.devices].some(([d, ds]) => d !== device && ds.metrics.byAlias.has(a)));
+      if (clash.length > 0) rejects.push({ code: 'invalid_envelope', field: 'metrics', deviceId, reason: `metrics: alias ${clash.slice(0, 10).join(', ')} already used by another metric of node ${group}/${node} (${SPEC} tck-id-payloads-alias-uniqueness); each device keeps its own` });
       const known = st.devices.get(device!);
       // A DBIRTH older than the device's current one (reordered) keeps the newer definitions.
       if (!known || pos === undefined || pos >= known.bornPos) st.devices.set(device!, { metrics: table, bornPos: pos ?? st.pos, online: true });
