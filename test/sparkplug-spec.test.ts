@@ -228,3 +228,12 @@ t.test('tck-id-payloads-alias-uniqueness: an alias reused across the node is rep
   const dd = h.send('spBv1.0/g/DDATA/n/d2', Proto.encode(Proto.create({ timestamp: 2, seq: 6, metrics: [{ alias: 1, floatValue: 4.5 }] })).finish());
   t.same(values(dd), { power: 4.5 }, 'device d2 reads alias 1 as its Float');
 });
+
+t.test('§5.15: DATA after the NDEATH, before a new NBIRTH, asks a rebirth and says so', async (t) => {
+  const h = harness();
+  h.send(`${G}/NBIRTH/Raspberry Pi`, bin('ndeath-offline', 'nbirth.bin'));
+  h.send(`${G}/NDEATH/Raspberry Pi`, bin('ndeath-offline', 'payload.bin'));
+  const r = h.send(`${G}/NDATA/Raspberry Pi`, bin('data-before-birth', 'payload.bin'));
+  t.match(r.rejects, [{ code: 'sequence_error', reason: /^NDATA after the NDEATH of node Sparkplug B Devices\/Raspberry Pi: / }]);
+  t.equal(r.commands?.length, 1);
+});

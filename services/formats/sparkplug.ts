@@ -5,7 +5,7 @@
  * The decoder (ingest/decoders/sparkplug-b) is pure: a seq gap opens a reorder window in its
  * state, the message that fills it closes it, and the first message after the deadline expires
  * it. A node that falls silent after a gap sends no such message, so this timer expires its
- * window (Eclipse Sparkplug 3.0.0 §5 "Sparkplug Host Application Message Ordering",
+ * window (Eclipse Sparkplug 3.0.0 §5.9 "Sparkplug Host Application Message Ordering",
  * tck-id-operational-behavior-host-reordering-rebirth): the rebirth request is published and the
  * `sequence_error` dead letter is committed through the running sink, with the message that
  * revealed the gap.

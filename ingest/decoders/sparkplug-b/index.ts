@@ -222,6 +222,7 @@ function decode(message: InboundMessage, context: DecodeContext, o: Options): De
     for (const [d, ds] of state?.devices ?? []) if (ds.online) deviceStatus.push({ deviceId: sparkplugDeviceId(group, node, d), online: false, at, reason: 'NDEATH of its edge node' });
     if (state) {
       state.born = false;
+      state.endedAt = c.now.getTime();
       state.devices.clear();
     }
     return result();
@@ -251,7 +252,8 @@ function decode(message: InboundMessage, context: DecodeContext, o: Options): De
   } else if (!state || !state.born) {
     // §5.15 "Sparkplug Host Application Receive Data": DBIRTH, NDATA, DDATA or DDEATH before an
     // NBIRTH call for a rebirth; without the BIRTH the metrics cannot be decoded.
-    rejects.push({ code: 'sequence_error', field: 'seq', deviceId, reason: `${type} before any NBIRTH from node ${group}/${node}: its metrics cannot be decoded without the BIRTH; rebirth requested (${SPEC} §5.15 Host Application Receive Data)` });
+    const when = state?.endedAt !== undefined ? 'after the NDEATH of' : 'before any NBIRTH from';
+    rejects.push({ code: 'sequence_error', field: 'seq', deviceId, reason: `${type} ${when} node ${group}/${node}: its metrics cannot be decoded without the BIRTH; rebirth requested (${SPEC} §5.15 Host Application Receive Data)` });
     state = requestRebirth(c, state, `${type} before NBIRTH`);
     if (type === 'DDEATH') deviceStatus.push({ deviceId, online: false, at, reason: 'DDEATH' });
     return result();

@@ -45,6 +45,8 @@ export interface NodeState {
   bdSeq?: number;
   /** Payload timestamp of the NBIRTH (ms). */
   bornAt?: number;
+  /** Receive time of the NDEATH that ended the last session (ms), if one did. */
+  endedAt?: number;
   /**
    * Position of the newest message in the node's stream: seq (0-255) unwrapped to a counter
    * that keeps growing across the 255 -> 0 wrap, so "newer" and "older" stay comparable.
