@@ -1,14 +1,26 @@
 /**
- * A Sparkplug B edge node (Eclipse Sparkplug 3.0) of a school's building-management system:
- * its own MQTT session with an NDEATH will carrying bdSeq, NBIRTH/DBIRTH with aliases,
- * NDATA/DDATA by alias only, seq 0-255 wrapping, and an answer to `Node Control/Rebirth`
- * NCMD requests. Payloads are encoded with the Eclipse Tahu library.
+ * A Sparkplug B edge node (Eclipse Sparkplug 3.0.0) of a school's building-management system:
+ * its own MQTT session with an NDEATH will carrying bdSeq, NBIRTH/DBIRTH with aliases and
+ * datatypes, NDATA/DDATA by alias only and without datatype (§6.4.6 Metric,
+ * tck-id-payloads-alias-data-cmd-requirement and tck-id-payloads-metric-datatype-not-req), a
+ * timestamp on every metric (tck-id-payloads-name-birth-data-requirement), seq 0-255 wrapping,
+ * and an answer to `Node Control/Rebirth` NCMD requests. Payloads are encoded with the Eclipse
+ * Tahu library.
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import sparkplug from 'sparkplug-payload';
+import protoModule from 'sparkplug-payload/lib/sparkplugPayloadProto.js';
 import type { NativeMessage } from '../models.ts';
 
 const spb = sparkplug.get('spBv1.0')!;
+const Proto = protoModule.org.eclipse.tahu.protobuf.Payload;
+
+/** A DATA payload as a 3.0 edge node sends it: Tahu's encoder always writes the datatype, so it is removed. */
+function encodeData(payload: Payload): Buffer {
+  const msg = Proto.decode(spb.encodePayload(payload));
+  for (const m of msg.metrics) delete (m as { datatype?: number }).datatype;
+  return Buffer.from(Proto.encode(msg).finish());
+}
 type Payload = Parameters<typeof spb.encodePayload>[0];
 type Metric = NonNullable<Payload['metrics']>[number];
 
@@ -52,7 +64,7 @@ export class SparkplugEdgeNode {
   }
 
   async start(): Promise<void> {
-    const death = spb.encodePayload({ timestamp: Date.now(), metrics: [{ name: 'bdSeq', type: 'UInt64', value: this.bdSeq }] });
+    const death = spb.encodePayload({ timestamp: Date.now(), metrics: [{ name: 'bdSeq', type: 'UInt64', value: this.bdSeq, timestamp: Date.now() }] });
     this.client = await mqtt.connectAsync(this.url, {
       clientId: `vigie-sim-spb-${this.node}-${process.pid}`.slice(0, 23),
       clean: true,
@@ -82,10 +94,10 @@ export class SparkplugEdgeNode {
           timestamp: now,
           seq: this.nextSeq(),
           metrics: [
-            { name: 'bdSeq', type: 'UInt64', value: this.bdSeq },
-            { name: 'Node Control/Rebirth', type: 'Boolean', value: false },
-            { name: 'Properties/Hardware Make', type: 'String', value: 'Vigie simulated GTB edge' },
-            ...NODE_POINTS.map((p) => this.metric(p.name, p.alias, p.type, nodeValues[p.from], p.unit)),
+            { name: 'bdSeq', type: 'UInt64', value: this.bdSeq, timestamp: now },
+            { name: 'Node Control/Rebirth', type: 'Boolean', value: false, timestamp: now },
+            { name: 'Properties/Hardware Make', type: 'String', value: 'Vigie simulated GTB edge', timestamp: now },
+            ...NODE_POINTS.map((p) => this.metric(p.name, p.alias, p.type, nodeValues[p.from], now, p.unit)),
           ],
         }),
       ),
@@ -99,7 +111,7 @@ export class SparkplugEdgeNode {
           spb.encodePayload({
             timestamp: now,
             seq: this.nextSeq(),
-            metrics: DEVICE_POINTS.map((p, j) => this.metric(p.name, 100 + i * 10 + j, p.type, values[p.from] === undefined ? undefined : (p.toWire ?? ((x) => x))(values[p.from]!), p.unit)),
+            metrics: DEVICE_POINTS.map((p, j) => this.metric(p.name, 100 + i * 10 + j, p.type, values[p.from] === undefined ? undefined : (p.toWire ?? ((x) => x))(values[p.from]!), now, p.unit)),
           }),
         ),
         { qos: 0 },
@@ -108,9 +120,9 @@ export class SparkplugEdgeNode {
     this.published += 1 + this.devices.length;
   }
 
-  private metric(name: string, alias: number, type: Metric['type'], value: number | undefined, unit?: string): Metric {
+  private metric(name: string, alias: number, type: Metric['type'], value: number | undefined, timestamp: number, unit?: string): Metric {
     const v = value === undefined ? null : type === 'Boolean' ? value === 1 : value;
-    return { name, alias, type, value: v as number, ...(v === null ? { isNull: true } : {}), ...(unit ? { properties: { engUnit: { type: 'String', value: unit } } } : {}) };
+    return { name, alias, type, timestamp, value: v as number, ...(v === null ? { isNull: true } : {}), ...(unit ? { properties: { engUnit: { type: 'String', value: unit } } } : {}) };
   }
 
   /** NDATA/DDATA by alias only, as Sparkplug nodes do once born. */
@@ -120,20 +132,26 @@ export class SparkplugEdgeNode {
     this.last = { node, devices };
     if (first) return this.births();
     const ts = Date.parse(node.ts);
-    await this.client.publishAsync(
-      this.topic('NDATA'),
-      Buffer.from(spb.encodePayload({ timestamp: ts, seq: this.nextSeq(), metrics: NODE_POINTS.map((p) => ({ alias: p.alias, type: p.type, value: (p.type === 'Boolean' ? node.metrics?.[p.from] === 1 : node.metrics?.[p.from]) as number })) })),
-      { qos: 0 },
-    );
-    for (const [i, device] of this.devices.entries()) {
-      const v = devices.get(device)?.metrics ?? {};
-      await this.client.publishAsync(
-        this.topic('DDATA', device),
-        Buffer.from(spb.encodePayload({ timestamp: ts, seq: this.nextSeq(), metrics: DEVICE_POINTS.map((p, j) => ({ alias: 100 + i * 10 + j, type: p.type, value: (p.toWire ?? ((x) => x))(v[p.from] ?? 0) })) })),
-        { qos: 0 },
-      );
+    // Report by exception (§5.16 Data Publish): a value the model did not produce is not sent.
+    const nodeMetrics = NODE_POINTS.flatMap((p) => {
+      const v = node.metrics?.[p.from];
+      return v === undefined ? [] : [{ alias: p.alias, type: p.type, timestamp: ts, value: (p.type === 'Boolean' ? v === 1 : v) as number }];
+    });
+    if (nodeMetrics.length > 0) {
+      await this.client.publishAsync(this.topic('NDATA'), encodeData({ timestamp: ts, seq: this.nextSeq(), metrics: nodeMetrics }), { qos: 0 });
+      this.published += 1;
     }
-    this.published += 1 + this.devices.length;
+    for (const [i, device] of this.devices.entries()) {
+      const values = devices.get(device)?.metrics ?? {};
+      const metrics = DEVICE_POINTS.flatMap((p, j) => {
+        const v = values[p.from];
+        return v === undefined ? [] : [{ alias: 100 + i * 10 + j, type: p.type, timestamp: ts, value: (p.toWire ?? ((x) => x))(v) }];
+      });
+      if (metrics.length > 0) {
+        await this.client.publishAsync(this.topic('DDATA', device), encodeData({ timestamp: ts, seq: this.nextSeq(), metrics }), { qos: 0 });
+        this.published += 1;
+      }
+    }
   }
 
   /** A clean disconnect publishes the death itself (the will only fires on a lost connection). */
