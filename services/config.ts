@@ -57,7 +57,7 @@ export const configSchema = z.object({
   VIGIE_TTN_DEVICE_ID: z.enum(['device_id', 'dev_eui']).default('device_id').describe('Which TTS id becomes the Vigie device id.'),
   VIGIE_CHIRPSTACK_DEVICE_ID: z.enum(['devEui', 'deviceName']).default('devEui').describe('Which ChirpStack id becomes the Vigie device id.'),
   VIGIE_SPARKPLUG_REBIRTH_INTERVAL_MS: int(10_000, 0, 3_600_000).describe('Shortest time between two rebirth requests (NCMD) to one Sparkplug edge node.'),
-  VIGIE_NGSI_LOCAL_ZONE: z.string().default('Europe/Paris').describe('Time zone of NGSI date-times sent without one.'),
+  VIGIE_NGSI_LOCAL_ZONE: z.string().default('UTC').describe('Time zone of NGSI date-times sent without one (the Smart Data Models write them in UTC).'),
   VIGIE_REPLAY_MAX: int(1000, 1, 100_000).describe('Most dead letters one POST /api/v1/dead-letters/replay re-runs.'),
 
   // --- Alerting (services/alerting, README, "Alerting") ---
