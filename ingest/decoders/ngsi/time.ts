@@ -33,7 +33,7 @@ export function period(raw: unknown, zone: string): Period {
     return t.ok ? { ok: true, end: t.time } : t;
   }
   const [a = '', b = '', ...rest] = raw.trim().split('/');
-  if (rest.length > 0) return { ok: false, reason: `expected an ISO 8601 interval start/end, got ${JSON.stringify(raw.slice(0, 64))}` };
+  if (rest.length > 0) return { ok: false, reason: `expected an ISO 8601 date-time or time interval (start/end), got ${JSON.stringify(raw.slice(0, 64))}` };
   const da = a.startsWith('P') ? durationMillis(a) : undefined;
   const db = b.startsWith('P') ? durationMillis(b) : undefined;
   const ta = da === undefined ? instant(a, zone) : undefined;
@@ -44,7 +44,7 @@ export function period(raw: unknown, zone: string): Period {
   else if (ta?.ok && db !== undefined) [start, end] = [ta.time, new Date(ta.time.getTime() + db)];
   else if (da !== undefined && tb?.ok) [start, end] = [new Date(tb.time.getTime() - da), tb.time];
   if (!start || !end || end < start) {
-    return { ok: false, reason: `expected an ISO 8601 interval (start/end, start/duration or duration/end, end not before start), got ${JSON.stringify(raw.slice(0, 64))}` };
+    return { ok: false, reason: `expected an ISO 8601 date-time or time interval (start/end, start/duration or duration/end, end not before start), got ${JSON.stringify(raw.slice(0, 64))}` };
   }
   return { ok: true, start, end };
 }
