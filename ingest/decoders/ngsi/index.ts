@@ -121,7 +121,14 @@ function decodeEntity(entity: unknown, at: string, zone: string): { deviceId?: s
     return { readings: [], rejects: [{ code: 'invalid_envelope', field: at || undefined, reason: `${at || 'entity'}: an entity needs string "id" and "type"` }] };
   }
   const type = shortType(entity.type);
-  const ref = attributeOf(entity.refDevice).value;
+  // NGSI-LD without a compacting @context names attributes by URI (`https://.../temperature`):
+  // they are read by their last segment; reasons keep the key as sent.
+  const attrs = new Map<string, { key: string; raw: unknown }>();
+  for (const [key, raw] of Object.entries(entity)) {
+    const name = /^[a-z][a-z0-9+.-]*:\/\//i.test(key) ? shortType(key) : key;
+    if (!attrs.has(name)) attrs.set(name, { key, raw });
+  }
+  const ref = attributeOf(attrs.get('refDevice')?.raw).value;
   const refId = Array.isArray(ref) ? ref[0] : ref;
   const deviceId = shortId(typeof refId === 'string' && refId ? refId : entity.id);
   const model = MODELS[type];
@@ -130,7 +137,7 @@ function decodeEntity(entity: unknown, at: string, zone: string): { deviceId?: s
   }
   const rejects: Reject[] = [];
   const present = (name: string) => {
-    const v = attributeOf(entity[name]).value;
+    const v = attributeOf(attrs.get(name)?.raw).value;
     return v === undefined || v === null ? undefined : v;
   };
   const badTime = (name: string, reason: string) => rejects.push({ code: 'invalid_timestamp', field: `${at}${name}`, deviceId, reason: `${at}${name}: ${reason}` });
@@ -166,9 +173,9 @@ function decodeEntity(entity: unknown, at: string, zone: string): { deviceId?: s
   const heavy = classEntity && typeof vehicleType === 'string' && HEAVY_VEHICLE_TYPES.has(vehicleType);
 
   const readings: Reading[] = [];
-  for (const [name, raw] of Object.entries(entity)) {
+  for (const [name, { key, raw }] of attrs) {
     if (DESCRIPTIVE.has(name)) continue;
-    const field = `${at}${name}`;
+    const field = `${at}${key}`;
     const attr = attributeOf(raw);
     const value = attr.value;
     if (value === null || value === undefined) continue;
