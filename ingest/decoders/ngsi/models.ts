@@ -138,7 +138,9 @@ export const MODELS: Record<string, EntityModel> = {
 };
 
 /**
- * TrafficFlowObserved.vehicleType values (the model's enum) that are heavy goods or passenger
- * vehicles over 3.5 t (French "poids lourds"): their count also feeds heavy_vehicle_count.
+ * TrafficFlowObserved.vehicleType values (the model's enum) that are vehicles over 3.5 t, the
+ * French "poids lourds": goods vehicles, buses and coaches, tractors and works vehicles. Their
+ * count also feeds heavy_vehicle_count. `minibus` is not among them: a small bus (EU category
+ * M2) is allowed up to 5 t and is often under 3.5 t, so the class does not say.
  */
-export const HEAVY_VEHICLE_TYPES = new Set(['lorry', 'trailer', 'tanker', 'bus', 'minibus', 'agriculturalVehicle', 'constructionOrMaintenanceVehicle']);
+export const HEAVY_VEHICLE_TYPES = new Set(['lorry', 'trailer', 'tanker', 'bus', 'agriculturalVehicle', 'constructionOrMaintenanceVehicle']);
