@@ -138,7 +138,7 @@ function decodeEntity(entity: unknown, at: string, zone: string): { deviceId?: s
   const rejects: Reject[] = [];
   const present = (name: string) => {
     const v = attributeOf(attrs.get(name)?.raw).value;
-    return v === undefined || v === null ? undefined : v;
+    return v === undefined || v === null || v === '' ? undefined : v;
   };
   const badTime = (name: string, reason: string) => rejects.push({ code: 'invalid_timestamp', field: `${at}${name}`, deviceId, reason: `${at}${name}: ${reason}` });
   const one = (name: string): Date | undefined => {
