@@ -173,68 +173,74 @@ function decodeEntity(entity: unknown, at: string, zone: string): { deviceId?: s
   const heavy = classEntity && typeof vehicleType === 'string' && HEAVY_VEHICLE_TYPES.has(vehicleType);
 
   const readings: Reading[] = [];
-  for (const [name, { key, raw }] of attrs) {
+  for (const [name, { key, raw: sent }] of attrs) {
     if (DESCRIPTIVE.has(name)) continue;
-    const field = `${at}${key}`;
-    const attr = attributeOf(raw);
-    const value = attr.value;
-    if (value === null || value === undefined) continue;
-    const rule = ruleOf(model.attributes, name);
-    if (!rule) {
-      // Unknown measurements are reported; text, booleans and structures are not telemetry.
-      if (isNumeric(value) || (isObject(raw) && raw.type === 'Number')) {
-        rejects.push({ code: 'unmapped_key', field, deviceId, reason: `${field}: ${name} is not an attribute of ${type} Vigie knows (ingest/decoders/ngsi/models.ts)` });
-      }
-      continue;
-    }
-    if ('refuse' in rule) {
-      if (isNumeric(value) || isObject(value)) rejects.push({ code: 'unmapped_key', field, deviceId, reason: `${field}: ${type}.${name} is not stored: ${rule.refuse}` });
-      continue;
-    }
-    if (typeof value === 'string' && !isNumeric(value) && rule.textIsCategory) continue;
-    if (typeof value === 'boolean' && !rule.key.binary) {
-      rejects.push({ code: 'invalid_value', field, deviceId, reason: `${field}: the boolean ${String(value)} is no ${rule.key.metric}; ${type}.${name} is a number` });
-      continue;
-    }
-    let unit = rule.key.unit;
-    if (attr.unitCode !== undefined) {
-      unit = typeof attr.unitCode === 'string' ? unitOfUnCefactCode(attr.unitCode) : undefined;
-      if (!unit) {
-        rejects.push({ code: 'unsupported_unit', field, deviceId, reason: `${field}: unitCode ${JSON.stringify(attr.unitCode).slice(0, 40)} is not a UN/CEFACT Recommendation 20 code Vigie converts (ingest/normalize/un-cefact-units.ts)` });
+    // NGSI-LD multi-attributes (ETSI GS CIM 009, "Multi-Attribute support"): instances of one attribute told apart
+    // by `datasetId`, each on its own channel so they never share a key.
+    const instances = Array.isArray(sent) && sent.length > 0 && sent.every((x) => isObject(x) && ('value' in x || 'object' in x))
+      ? sent.map((x: Json, i) => ({ raw: x as unknown, field: `${at}${key}[${i}]`, channel: x.datasetId === undefined ? channel : [channel, channelPart(shortId(String(x.datasetId)))].filter(Boolean).join('.') }))
+      : [{ raw: sent, field: `${at}${key}`, channel }];
+    for (const { raw, field, channel } of instances) {
+      const attr = attributeOf(raw);
+      const value = attr.value;
+      if (value === null || value === undefined) continue;
+      const rule = ruleOf(model.attributes, name);
+      if (!rule) {
+        // Unknown measurements are reported; text, booleans and structures are not telemetry.
+        if (isNumeric(value) || (isObject(raw) && raw.type === 'Number')) {
+          rejects.push({ code: 'unmapped_key', field, deviceId, reason: `${field}: ${name} is not an attribute of ${type} Vigie knows (ingest/decoders/ngsi/models.ts)` });
+        }
         continue;
       }
-    } else if (rule.unitCodeRequired) {
-      rejects.push({ code: 'unsupported_unit', field, deviceId, reason: `${field}: ${rule.unitCodeRequired}` });
-      continue;
-    }
-    let t = entityTime;
-    if (attr.time) {
-      const own = instant(attr.time.raw, zone);
-      if (!own.ok) {
-        rejects.push({ code: 'invalid_timestamp', field: `${field}.${attr.time.at}`, deviceId, reason: `${field}.${attr.time.at}: ${own.reason}` });
+      if ('refuse' in rule) {
+        if (isNumeric(value) || isObject(value)) rejects.push({ code: 'unmapped_key', field, deviceId, reason: `${field}: ${type}.${name} is not stored: ${rule.refuse}` });
         continue;
       }
-      t = own.time;
-    }
-    let v: unknown = value;
-    const flags: QualityFlag[] = [];
-    // -180..180 (AirQualityObserved, FIWARE WeatherObserved examples) is the same direction in 0..360.
-    if (rule.wrapDegrees && typeof v === 'number' && v < 0 && v >= -180) {
-      v += 360;
-      flags.push('converted');
-    }
-    const keys = name === 'intensity' && classEntity ? [{ ...rule.key, metric: 'vehicle_class_count' as const }, ...(heavy ? [{ ...rule.key, metric: 'heavy_vehicle_count' as const }] : [])] : [rule.key];
-    for (const key of keys) {
-      const r = applyKey(deviceId, { key: name, value: v, unit, time: t, channel, field, quality: flags }, { ...key, unit });
-      if (r === null) continue;
-      if ('code' in r) {
-        rejects.push(r);
+      if (typeof value === 'string' && !isNumeric(value) && rule.textIsCategory) continue;
+      if (typeof value === 'boolean' && !rule.key.binary) {
+        rejects.push({ code: 'invalid_value', field, deviceId, reason: `${field}: the boolean ${String(value)} is no ${rule.key.metric}; ${type}.${name} is a number` });
         continue;
       }
-      readings.push(r);
-      // Flow in veh/h = vehicles x 3600 / period seconds, for the count of all vehicles.
-      if (name === 'intensity' && !classEntity && periodSeconds && typeof r.value === 'number') {
-        readings.push({ ...r, metric: 'flow', value: Math.round(((r.value * 3600) / periodSeconds) * 100) / 100, field: `${field}(flow)`, quality: [...(r.quality ?? []), 'converted'] });
+      let unit = rule.key.unit;
+      if (attr.unitCode !== undefined) {
+        unit = typeof attr.unitCode === 'string' ? unitOfUnCefactCode(attr.unitCode) : undefined;
+        if (!unit) {
+          rejects.push({ code: 'unsupported_unit', field, deviceId, reason: `${field}: unitCode ${JSON.stringify(attr.unitCode).slice(0, 40)} is not a UN/CEFACT Recommendation 20 code Vigie converts (ingest/normalize/un-cefact-units.ts)` });
+          continue;
+        }
+      } else if (rule.unitCodeRequired) {
+        rejects.push({ code: 'unsupported_unit', field, deviceId, reason: `${field}: ${rule.unitCodeRequired}` });
+        continue;
+      }
+      let t = entityTime;
+      if (attr.time) {
+        const own = instant(attr.time.raw, zone);
+        if (!own.ok) {
+          rejects.push({ code: 'invalid_timestamp', field: `${field}.${attr.time.at}`, deviceId, reason: `${field}.${attr.time.at}: ${own.reason}` });
+          continue;
+        }
+        t = own.time;
+      }
+      let v: unknown = value;
+      const flags: QualityFlag[] = [];
+      // -180..180 (AirQualityObserved, FIWARE WeatherObserved examples) is the same direction in 0..360.
+      if (rule.wrapDegrees && typeof v === 'number' && v < 0 && v >= -180) {
+        v += 360;
+        flags.push('converted');
+      }
+      const keys = name === 'intensity' && classEntity ? [{ ...rule.key, metric: 'vehicle_class_count' as const }, ...(heavy ? [{ ...rule.key, metric: 'heavy_vehicle_count' as const }] : [])] : [rule.key];
+      for (const key of keys) {
+        const r = applyKey(deviceId, { key: name, value: v, unit, time: t, channel, field, quality: flags }, { ...key, unit });
+        if (r === null) continue;
+        if ('code' in r) {
+          rejects.push(r);
+          continue;
+        }
+        readings.push(r);
+        // Flow in veh/h = vehicles x 3600 / period seconds, for the count of all vehicles.
+        if (name === 'intensity' && !classEntity && periodSeconds && typeof r.value === 'number') {
+          readings.push({ ...r, metric: 'flow', value: Math.round(((r.value * 3600) / periodSeconds) * 100) / 100, field: `${field}(flow)`, quality: [...(r.quality ?? []), 'converted'] });
+        }
       }
     }
   }

@@ -101,3 +101,19 @@ t.test('vehicle classes: never one key, heavy ones also counted as heavy', async
   t.same(rows(decode(traffic({ ...period, vehicleType: 'van' }))), [['vehicle_class_count', 'lane2.van', 30, '2026-01-15T08:00:00.000Z']]);
   t.same(rows(decode(traffic({ ...period, laneId: undefined, vehicleType: 'car' }))), [['vehicle_class_count', 'car', 30, '2026-01-15T08:00:00.000Z']], 'no lane: the class alone');
 });
+
+t.test('NGSI-LD multi-attribute instances stay apart by datasetId', async (t) => {
+  const r = decode(weather({
+    temperature: [
+      { type: 'Property', value: 1.5 },
+      { type: 'Property', value: 0.5, datasetId: 'urn:ngsi-ld:Dataset:shaded' },
+      { type: 'Property', value: 274.15, unitCode: 'KEL', datasetId: 'urn:ngsi-ld:Dataset:mast-2m' },
+    ],
+  }));
+  t.same(rows(r), [
+    ['air_temperature', '', 1.5, '2026-01-15T08:00:00.000Z'],
+    ['air_temperature', 'shaded', 0.5, '2026-01-15T08:00:00.000Z'],
+    ['air_temperature', 'mast-2m', 1, '2026-01-15T08:00:00.000Z'],
+  ]);
+  t.same(r.readings.map((x) => x.field), ['temperature[0]', 'temperature[1]', 'temperature[2]']);
+});
