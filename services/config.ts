@@ -58,7 +58,7 @@ export const configSchema = z.object({
   VIGIE_CHIRPSTACK_DEVICE_ID: z.enum(['devEui', 'deviceName']).default('devEui').describe('Which ChirpStack id becomes the Vigie device id.'),
   VIGIE_SPARKPLUG_REBIRTH_INTERVAL_MS: int(10_000, 0, 3_600_000).describe('Shortest time between two rebirth requests (NCMD) to one Sparkplug edge node.'),
   VIGIE_SPARKPLUG_REORDER_TIMEOUT_MS: int(2_000, 0, 600_000).describe("Sparkplug 'Reorder Timeout': how long a seq gap waits for its missing messages before a rebirth is requested (0: at once)."),
-  VIGIE_NGSI_LOCAL_ZONE: z.string().default('Europe/Paris').describe('Time zone of NGSI date-times sent without one.'),
+  VIGIE_NGSI_LOCAL_ZONE: z.string().default('UTC').describe('Time zone of NGSI date-times sent without one (the Smart Data Models write them in UTC).'),
   VIGIE_REPLAY_MAX: int(1000, 1, 100_000).describe('Most dead letters one POST /api/v1/dead-letters/replay re-runs.'),
 
   // --- Alerting (services/alerting, README, "Alerting") ---

@@ -43,7 +43,7 @@ t.test('VIGIE_ROUTES come first; VIGIE_DEFAULT_ROUTES=false drops the defaults',
     'ttn-v3': { deviceId: 'device_id' },
     'chirpstack-v4': { deviceId: 'devEui' },
     'sparkplug-b': { rebirthMinIntervalMs: 10_000, reorderTimeoutMs: 2_000 },
-    ngsi: { localZone: 'Europe/Paris' },
+    ngsi: { localZone: 'UTC' },
   });
 });
 

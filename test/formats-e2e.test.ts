@@ -192,10 +192,10 @@ t.test('NGSI entities over MQTT and Orion notifications over HTTP', async (t) =>
   t.same(res.json(), { observations: 4, deadLetters: 0 });
   const indoor = await latest('clg-cclaudel-s204', 4);
   t.equal(indoor.relative_humidity?.value, 45);
-  t.equal(indoor.air_temperature?.time, '2026-01-15T08:00:00.000Z', 'zoneless dateObserved read in Europe/Paris');
+  t.equal(indoor.air_temperature?.time, '2026-01-15T08:00:00.000Z', 'zoneless dateObserved read as UTC (the models\' "ISO8601 UTC format")');
 
   const v2 = await tp.platform.app.inject({ method: 'POST', url: '/ngsi/notify', headers: { 'content-type': 'application/json' }, payload: golden('ngsi', 'orion-v2-http-heavy') });
-  t.same(v2.json(), { observations: 3, deadLetters: 1 }, 'speed -1 is missing; occupancy 35 is no fraction');
+  t.same(v2.json(), { observations: 4, deadLetters: 1 }, 'lorry class count and heavy count, all-vehicle count and flow; speed -1 is missing; occupancy 35 is no fraction');
   const dead = await tp.get<Page<Dead>>('/api/v1/dead-letters?topic=http/ngsi/notify&device=tc-rd951-pr5');
   t.same(dead.body.items.map((d) => [d.code, d.field]), [['out_of_range', 'data[1].occupancy']]);
   const two = await tp.platform.app.inject({
