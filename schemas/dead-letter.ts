@@ -31,6 +31,8 @@ export const REJECT_CODES = [
   'sequence_error',
   /** A message that is well formed but holds no value Vigie stores. */
   'no_values',
+  /** Two values of one message would share a (device, metric, channel, time) key, e.g. two vehicle records of one lane at the same millisecond: the first is kept. */
+  'duplicate_key',
 ] as const;
 export type RejectCode = (typeof REJECT_CODES)[number];
 
