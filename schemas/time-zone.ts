@@ -49,3 +49,6 @@ export function localToUtc(wallMillis: number, zone: string): number {
   // No candidate matches: the wall time is in a gap. Use the offset before the gap.
   return wallMillis - before * 60_000;
 }
+
+/** The local zone of calendar figures (daily rollups, TMJA/TMJO days, peak hours): French departmental roads. */
+export const LOCAL_ZONE = 'Europe/Paris';
