@@ -75,3 +75,20 @@ t.test('speed classes: bounds and counts must agree', async (t) => {
   const unordered = decode('vigie/tc-1/telemetry', { ts: '2026-01-15T06:24:00Z', speedClasses: { lane1: { bounds: [0, 90, 50], counts: [3, 1, 1] } } });
   t.equal(unordered.rejects[0]?.field, 'speedClasses.lane1.bounds');
 });
+
+t.test('the published JSON Schema agrees with the decoder on the golden payloads', async (t) => {
+  const { Ajv2020 } = await import('ajv/dist/2020.js');
+  const addFormats = (await import('ajv-formats')).default as unknown as (a: unknown) => void;
+  const { readFileSync } = await import('node:fs');
+  const { nativeTelemetryJsonSchema } = await import('../../../schemas/index.ts');
+  const ajv = new Ajv2020({ strict: true, strictRequired: false, allErrors: true });
+  addFormats(ajv);
+  const validate = ajv.compile(nativeTelemetryJsonSchema as object);
+  const golden = (name: string) => JSON.parse(readFileSync(new URL(`./testdata/${name}/payload.json`, import.meta.url), 'utf8'));
+  t.ok(validate(golden('good-message')), 'good-message');
+  t.ok(validate(golden('vehicle-records')), 'vehicle-records (the duplicate is a key clash, not a shape error)');
+  t.ok(validate(golden('speed-classes')), 'speed-classes');
+  t.notOk(validate(golden('speed-classes-without-ts')), 'speed classes need ts');
+  t.notOk(validate({ ts: '2026-10-25T02:30:00', metrics: { battery: 80 } }), 'a date-time without a zone is not an RFC 3339 date-time');
+  t.equal(decode('vigie/x/telemetry', { ts: '2026-10-25T02:30:00', metrics: { battery: 80 } }).rejects[0]?.code, 'invalid_timestamp', 'and the decoder refuses it too');
+});
