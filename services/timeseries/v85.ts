@@ -14,10 +14,12 @@
  *   below FREE_FLOW_MAX_OCCUPANCY (the congestion threshold of rules/roads.yaml); periods
  *   without an occupancy reading cannot be shown to be free-flowing and are left out (counted).
  *
- * Percentiles (pure functions below, tested by test/timeseries/v85.test.ts):
- * - from individual speeds: the smallest observed speed v with at least 85 % of the speeds <= v
- *   (inverse of the empirical distribution function, PostgreSQL percentile_disc(0.85));
- * - from classes: linear interpolation inside the class holding the 85th percentile, assuming
+ * Percentiles:
+ * - from individual speeds (in SQL, services/timeseries/traffic.ts): the smallest observed speed
+ *   v with at least 85 % of the speeds <= v, i.e. the speed of rank r, the first r with
+ *   100 r >= 85 n (percentile_disc(0.85), in integer arithmetic so 85 % of 20 is exactly 17);
+ * - from classes (v85FromClasses below, tested by test/timeseries/v85.test.ts):
+ *   linear interpolation inside the class holding the 85th percentile, assuming
  *   speeds spread evenly inside a class (the usual rule for grouped data):
  *   V85 = L + (0.85 N - F) / f x (U - L), with L and U the class bounds, N all counted vehicles,
  *   F those of the classes below, f those of the class. When that class is the open top class
@@ -31,14 +33,6 @@ export const FREE_FLOW_MAX_OCCUPANCY = 15;
 
 /** 85 %, kept as a whole percentage so ranks are exact integer arithmetic (100 x rank >= 85 x n). */
 export const V85_PERCENT = 85;
-
-/** The smallest speed with at least 85 % of the speeds at or below it; null for no speed. */
-export function v85FromSpeeds(speeds: readonly number[]): number | null {
-  if (speeds.length === 0) return null;
-  const sorted = [...speeds].sort((a, b) => a - b);
-  // The first rank r (1-based) with 100 r >= 85 n, i.e. ceil(85 n / 100), exact for integers.
-  return sorted[Math.ceil((V85_PERCENT * sorted.length) / 100) - 1]!;
-}
 
 export interface SpeedClassCount {
   /** Lower bound, km/h (inclusive). */

@@ -20,7 +20,7 @@ await pool.query(
    ('tc-a', 'traffic-counter', 'roads', true, 360, '{"route":"RD1","pr":4,"direction":"both"}', '{"directions":"lane1:increasing,lane2:decreasing"}'),
    ('tc-v', 'traffic-counter', 'roads', true, 360, null, '{}'),
    ('tc-c', 'traffic-counter', 'roads', true, 360, null, '{}'),
-   ('tc-o', 'traffic-counter', 'roads', true, 360, null, '{}'),
+   ('tc-o', 'traffic-counter', 'roads', true, 360, null, '{}'), ('tc-w', 'traffic-counter', 'roads', true, 360, null, '{}'),
    ('tc-y', 'traffic-counter', 'roads', true, 3600, null, '{}'),
    ('tc-s', 'traffic-counter', 'roads', true, 3600, null, '{}'), ('tc-d', 'traffic-counter', 'roads', true, 3600, null, '{}'),
    ('tc-e', 'traffic-counter', 'roads', true, 3600, null, '{}')`,
@@ -68,6 +68,9 @@ await send('tc-v', {
     lane2: [{ t: at(0), speed: 101, headway: 9, heavy: false }],
   },
 });
+
+// tc-w: 20 free light vehicles at 80, 79, ..., 61 km/h, 6 s apart (0.85 x 20 is exactly 17).
+await send('tc-w', { vehicles: { lane1: Array.from({ length: 20 }, (_, i) => ({ t: at(6 * i), speed: 80 - i, headway: 6, heavy: false })) } });
 
 // tc-c: light-vehicle speed classes, classes [0,50) [50,70) [70,90) [90,110) [110,130) [130,+inf).
 const bounds = [0, 50, 70, 90, 110, 130];
@@ -152,6 +155,10 @@ t.test('V85 from individual vehicle records', async (t) => {
   // Station: 11 free vehicles, rank ceil(0.85 x 11) = ceil(9.35) = 10, 72 ... 95 99 101: 99 km/h.
   const s = await tp.get<{ items: Kpi[] }>(`/api/v1/traffic/stations?${window}&device=tc-v`);
   t.same(s.body.items.map((k) => [k.deviceId, k.v85Kmh, k.v85]), [['tc-v', 99, { source: 'vehicles', lightVehicles: 11, excludedVehicles: 3 }]]);
+  // tc-w: 20 speeds 61..80, 85 % of 20 = 17 exactly: the 17th smallest, 77 (not the 18th, 78:
+  // the boundary case where a rank computed in floating point could round up).
+  const w = await tp.get<{ items: Kpi[] }>(`/api/v1/traffic/stations?${window}&device=tc-w`);
+  t.same(w.body.items.map((k) => [k.v85Kmh, k.v85?.lightVehicles]), [[77, 20]]);
 });
 
 t.test('V85 from speed classes, interpolated inside its class', async (t) => {
@@ -168,7 +175,7 @@ t.test('V85 from speed classes, interpolated inside its class', async (t) => {
     ],
   );
   const all = await tp.get<{ items: Kpi[] }>(`/api/v1/traffic/stations?${window}`);
-  t.same(all.body.items.map((k) => k.deviceId), ['tc-a', 'tc-c', 'tc-o', 'tc-v'], 'registered traffic counters with data by default');
+  t.same(all.body.items.map((k) => k.deviceId), ['tc-a', 'tc-c', 'tc-o', 'tc-v', 'tc-w'], 'registered traffic counters with data by default');
 });
 
 t.test('KPI periods are bounded, and need a zone', async (t) => {

@@ -1,17 +1,6 @@
-/** V85 percentiles (services/timeseries/v85.ts) against hand computations. */
+/** V85 from speed classes (services/timeseries/v85.ts) against hand computations; from individual speeds: test/timeseries/traffic.test.ts. */
 import t from 'tap';
-import { v85FromClasses, v85FromSpeeds } from '../../services/timeseries/v85.ts';
-
-t.test('from individual speeds: smallest speed with at least 85 % at or below it', async (t) => {
-  t.equal(v85FromSpeeds([]), null);
-  t.equal(v85FromSpeeds([90]), 90);
-  // 20 speeds 61..80: rank ceil(0.85 x 20) = 17 exactly, the 17th is 77 (not 78: no float drift).
-  t.equal(v85FromSpeeds(Array.from({ length: 20 }, (_, i) => 80 - i)), 77);
-  // 10 speeds: rank ceil(8.5) = 9.
-  t.equal(v85FromSpeeds([72, 85, 91, 78, 88, 95, 80, 83, 99, 87]), 95);
-  // 7 speeds: rank ceil(5.95) = 6.
-  t.equal(v85FromSpeeds([50, 60, 70, 80, 90, 100, 110]), 100);
-});
+import { v85FromClasses } from '../../services/timeseries/v85.ts';
 
 t.test('from speed classes: linear interpolation inside the class', async (t) => {
   t.equal(v85FromClasses([]), null);
