@@ -72,6 +72,16 @@ export const configSchema = z.object({
   VIGIE_ALERT_WEBHOOK_RETRIES: int(5, 0, 20),
   VIGIE_ALERT_WEBHOOK_BACKOFF_MS: int(1000, 1, 600_000),
   VIGIE_ALERT_MQTT_TOPIC: z.string().regex(/^[^#+]+$/).default('vigie/alerts').describe('Root of alert event topics: <root>/<rule>/<device>.'),
+  VIGIE_RULES_WATCH_MS: int(500, 0, 600_000).describe('Debounce of the rules folder watch (rule files reloaded on change); 0 disables the watch.'),
+  VIGIE_OUTBOX_POLL_MS: int(1000, 20, 600_000).describe('How often the notification outbox is scanned besides NOTIFY wake-ups (due retries).'),
+
+  // --- Scaling out (services/cluster, README, "Scaling out") ---
+  VIGIE_ROLE: z.enum(['all', 'ingest', 'api', 'worker']).default('all').describe('What this process runs (`vigie start --role` wins): all, ingest (MQTT intake + Sparkplug host), api (HTTP API), worker (singletons: alerting, notifications, storage upkeep, InfluxDB mirror).'),
+  VIGIE_LEASE_CHECK_MS: int(1000, 50, 600_000).describe('How often a process tries to take the singleton roles nobody holds: the failover delay after a holder stops or dies.'),
+  VIGIE_LEASE_KEEPALIVE_SECONDS: int(10, 1, 3600).describe('TCP keepalive idle time of the lease sessions: a vanished host loses its roles after about twice this.'),
+  VIGIE_FEED_POLL_MS: int(1000, 20, 600_000).describe('Commit feed readers poll this often besides NOTIFY wake-ups (a notification lost while reconnecting).'),
+  VIGIE_COMMIT_LOG_RETENTION_MINUTES: int(60, 1, 525_600).describe('Commit feed entries are kept at least this long (live-stream resumption window), and until every active consumer has passed them.'),
+  VIGIE_COMMIT_LOG_STALE_HOURS: int(24, 1, 87_600).describe('A feed consumer silent this long (a mirror switched off) no longer holds the feed back.'),
 
   // --- Time series (README, "Time series"): storage policies, query bounds, live stream, InfluxDB mirror ---
   VIGIE_RETENTION_DAYS: int(0, 0, 36600).describe('Raw observations older than this are dropped in bulk (chunks or monthly partitions); 0 keeps everything.'),
@@ -141,6 +151,17 @@ export interface Config {
     maxLagMs: number;
     webhook: { url?: string; secret?: string; timeoutMs: number; retries: number; backoffMs: number };
     mqttTopic: string;
+    rulesWatchMs: number;
+    outboxPollMs: number;
+    feedPollMs: number;
+  };
+  cluster: {
+    role: 'all' | 'ingest' | 'api' | 'worker';
+    leaseCheckMs: number;
+    keepalive: { idleS: number; intervalS: number; count: number };
+    feedPollMs: number;
+    commitLogRetentionMs: number;
+    consumerStaleMs: number;
   };
   timeseries: {
     retentionDays: number;
@@ -257,6 +278,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         backoffMs: r.VIGIE_ALERT_WEBHOOK_BACKOFF_MS,
       },
       mqttTopic: r.VIGIE_ALERT_MQTT_TOPIC.replace(/\/+$/, ''),
+      rulesWatchMs: r.VIGIE_RULES_WATCH_MS,
+      outboxPollMs: r.VIGIE_OUTBOX_POLL_MS,
+      feedPollMs: r.VIGIE_FEED_POLL_MS,
+    },
+    cluster: {
+      role: r.VIGIE_ROLE,
+      leaseCheckMs: r.VIGIE_LEASE_CHECK_MS,
+      keepalive: { idleS: r.VIGIE_LEASE_KEEPALIVE_SECONDS, intervalS: Math.max(1, Math.ceil(r.VIGIE_LEASE_KEEPALIVE_SECONDS / 3)), count: 3 },
+      feedPollMs: r.VIGIE_FEED_POLL_MS,
+      commitLogRetentionMs: r.VIGIE_COMMIT_LOG_RETENTION_MINUTES * 60_000,
+      consumerStaleMs: r.VIGIE_COMMIT_LOG_STALE_HOURS * 3_600_000,
     },
     timeseries: {
       retentionDays: r.VIGIE_RETENTION_DAYS,

@@ -27,6 +27,8 @@ export interface IngestRuntime {
   source: MqttSource;
   sink: RunningSink;
   processOptions: ProcessOptions;
+  /** Topic filters of the exclusive decoders (subscribed by the role holder with `source.subscribe`). */
+  exclusiveFilters: string[];
   /** Device profiles in use (built-in plus VIGIE_PROFILES_DIR). */
   profiles: Map<string, DeviceProfile>;
   /** Runs a message through the same path as MQTT (used by HTTP intakes); resolves once committed. */
@@ -46,6 +48,13 @@ export interface IngestRuntimeOptions {
   routes?: TopicRoute[];
   decoders?: DecoderRegistry;
   onCommitted?: (batch: Batch) => void;
+  /** Subscribe the data topics at all (roles without intake only publish and take HTTP intake). */
+  intake?: boolean;
+  /**
+   * Decoders whose topics are taken by one member only, while it holds their role (Sparkplug B:
+   * the host application's state must see every message of a node, services/formats/sparkplug.ts).
+   */
+  exclusiveDecoders?: ReadonlySet<string>;
 }
 
 export async function startIngest(o: IngestRuntimeOptions): Promise<IngestRuntime> {
@@ -90,13 +99,18 @@ export async function startIngest(o: IngestRuntimeOptions): Promise<IngestRuntim
     instruments: telemetry.ingest,
     onCommitted: o.onCommitted,
   });
+  const mqttRoutes = routes.filter((r) => r.source !== 'http');
+  const exclusive = o.exclusiveDecoders ?? new Set<string>();
+  const sharedFilters = [...new Set(mqttRoutes.filter((r) => !exclusive.has(r.decoder)).map((r) => r.filter))];
+  const exclusiveFilters = [...new Set(mqttRoutes.filter((r) => exclusive.has(r.decoder)).map((r) => r.filter))].filter((f) => !sharedFilters.includes(f));
   const source = new MqttSource({
     url: o.mqttUrl,
     clientId: config.mqtt.clientId,
     username: config.mqtt.username,
     password: config.mqtt.password,
     protocolVersion: o.protocolVersion,
-    filters: [...new Set(routes.filter((r) => r.source !== 'http').map((r) => r.filter))],
+    filters: o.intake === false ? [] : sharedFilters,
+    exclusiveFilters,
     topicPrefix: config.mqtt.topicPrefix,
     sharedGroup: config.mqtt.sharedGroup,
     receiveMaximum: config.ingest.maxInflight,
@@ -132,6 +146,7 @@ export async function startIngest(o: IngestRuntimeOptions): Promise<IngestRuntim
     source,
     sink,
     processOptions,
+    exclusiveFilters,
     profiles,
     async submit(message) {
       await sink.waitForCapacity();

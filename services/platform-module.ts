@@ -7,6 +7,11 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type pg from 'pg';
 import type { Batch } from '../ingest/running-sink.ts';
+import type { PgBus } from './cluster/bus.ts';
+import type { CommitEntry } from './cluster/commit-log.ts';
+import type { FeedHub } from './cluster/feed-hub.ts';
+import type { Singleton } from './cluster/keys.ts';
+import type { RoleHandler } from './cluster/leases.ts';
 import type { Config } from './config.ts';
 import type { IngestRuntime } from './ingest-runtime.ts';
 import type { DeviceRegistry } from './registry.ts';
@@ -22,6 +27,12 @@ export interface ModuleContext {
   timescale: boolean;
   /** The running ingest (publish on its MQTT connection, submit messages from HTTP). */
   ingest: IngestRuntime;
+  /** LISTEN/NOTIFY of this process (services/cluster/bus.ts). */
+  bus: PgBus;
+  /** Every commit of every process, as this process reads them from the commit feed. */
+  commits: FeedHub<CommitEntry>;
+  /** This process's name in the cluster (host:pid). */
+  member: string;
 }
 
 export interface PlatformModule {
@@ -30,7 +41,12 @@ export interface PlatformModule {
   routes?: (app: FastifyInstance) => Promise<void>;
   /** Called after each committed ingest batch; must not throw or block (queue work instead). */
   onCommitted?: (batch: Batch) => void;
-  /** Graceful stop, called before the pool closes. */
+  /**
+   * Singleton roles this module runs while this process holds their lease (see
+   * services/cluster/leases.ts); started and stopped by the platform, never by the module.
+   */
+  singletons?: Partial<Record<Singleton, RoleHandler>>;
+  /** Graceful stop, called before the pool closes (after the singletons are stopped). */
   stop?: () => Promise<void>;
 }
 

@@ -22,6 +22,13 @@ import { formatsModule } from './formats/module.ts';
 import { influxModule } from './influx/module.ts';
 import { timeseriesModule } from './timeseries/module.ts';
 import { setupStorage } from './timeseries/storage.ts';
+import { PgBus } from './cluster/bus.ts';
+import { lastCommitSeq, readCommitLog, type CommitEntry } from './cluster/commit-log.ts';
+import { FeedHub } from './cluster/feed-hub.ts';
+import { CHANNEL, type Singleton } from './cluster/keys.ts';
+import { LeaseManager, type RoleHandler } from './cluster/leases.ts';
+import { ROLE_SINGLETONS, roleHasIntake, roleServesApi } from './cluster/roles.ts';
+import { clusterRoutes } from './cluster/routes.ts';
 
 /** Capabilities plugged into the platform, in start order (see platform-module.ts). */
 const MODULES: ModuleFactory[] = [formatsModule, timeseriesModule, influxModule, alertingModule];
@@ -35,6 +42,8 @@ export interface Platform {
   mqttUrl: string;
   databaseUrl: string;
   timescale: boolean;
+  /** Singleton roles of this process (services/cluster/leases.ts). */
+  leases: LeaseManager;
   /** Graceful: stop intake, commit and ack what is pending, close everything. */
   stop(): Promise<void>;
 }
@@ -77,6 +86,23 @@ export async function startPlatform(config: Config, logger: Logger): Promise<Pla
     // aedes speaks MQTT 3.1.1 only; an external broker gets MQTT 5 (receive maximum, session expiry).
     const protocolVersion = config.mqtt.protocol === 'auto' ? (broker ? 4 : 5) : config.mqtt.protocol;
 
+    const role = config.cluster.role;
+    const bus = new PgBus(databaseUrl, logger.child({ component: 'cluster' }), 'vigie-listen');
+    await bus.start();
+    cleanups.push(() => bus.stop());
+    // Every commit of every process, read back from the commit feed (live streams, upkeep).
+    const commits = new FeedHub<CommitEntry>({
+      bus,
+      channel: CHANNEL.commit,
+      logger,
+      read: (after, limit) => readCommitLog(pool, after, limit, 20_000),
+      last: () => lastCommitSeq(pool),
+      pageSize: 200,
+    });
+    await commits.start();
+    cleanups.push(async () => commits.stop());
+    const leases = new LeaseManager({ url: databaseUrl, logger: logger.child({ component: 'leases' }), checkMs: config.cluster.leaseCheckMs, keepalive: config.cluster.keepalive });
+
     const telemetry = createTelemetry();
     // Modules are created after the ingest starts (they may publish on its connection), but
     // listen from the first commit: the listener list is read at each commit.
@@ -89,6 +115,8 @@ export async function startPlatform(config: Config, logger: Logger): Promise<Pla
       registry,
       telemetry,
       logger,
+      intake: roleHasIntake(role),
+      exclusiveDecoders: new Set(['sparkplug-b']),
       onCommitted: (batch) => {
         for (const listener of committedListeners) listener(batch);
       },
@@ -97,18 +125,24 @@ export async function startPlatform(config: Config, logger: Logger): Promise<Pla
 
     const modules: PlatformModule[] = [];
     for (const factory of MODULES) {
-      const mod = await factory({ config, logger, pool, registry, telemetry, timescale, ingest });
+      const mod = await factory({ config, logger, pool, registry, telemetry, timescale, ingest, bus, commits, member: leases.member });
       modules.push(mod);
       if (mod.stop) cleanups.push(mod.stop);
       if (mod.onCommitted) committedListeners.push(mod.onCommitted);
+      for (const [name, handler] of Object.entries(mod.singletons ?? {}) as Array<[Singleton, RoleHandler]>) {
+        if (ROLE_SINGLETONS[role].includes(name)) leases.register(name, handler);
+      }
     }
+    // Take the free singleton roles now (a lone process holds them all before it reports ready).
+    await leases.start();
+    cleanups.push(() => leases.stop());
 
     const app = await buildApp({
       pool,
       logger,
       metricsRegistry: telemetry.registry,
       openapi: config.openapi,
-      plugins: modules.flatMap((m) => (m.routes ? [m.routes] : [])),
+      plugins: [clusterRoutes({ pool, leases, role }), ...(roleServesApi(role) ? modules.flatMap((m) => (m.routes ? [m.routes] : [])) : [])],
       readiness: async () => {
         let database = false;
         try {
@@ -136,12 +170,18 @@ export async function startPlatform(config: Config, logger: Logger): Promise<Pla
       mqttUrl,
       databaseUrl,
       timescale,
+      leases,
       async stop() {
         if (stopped) return;
         stopped = true;
         await app.close();
         await ingest.stop(config.shutdownTimeoutMs);
+        // Singletons stop and their locks are released at once: another process takes them
+        // at its next check (VIGIE_LEASE_CHECK_MS).
+        await leases.stop();
         for (const m of modules.reverse()) await m.stop?.().catch((err) => logger.error({ err, module: m.name }, 'module stop failed'));
+        commits.stop();
+        await bus.stop();
         await pool.end();
         if (broker) await broker.close();
         if (embeddedPg) await embeddedPg.stop();

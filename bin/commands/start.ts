@@ -8,10 +8,11 @@ export function registerStart(program: Command): void {
   program
     .command('start')
     .description('Run the platform: ingest, store and API. Configuration comes from the environment (see README).')
-    .action(async () => {
+    .option('--role <role>', 'what this process runs: all, ingest, api or worker (README, "Scaling out"); default VIGIE_ROLE or all')
+    .action(async (opts: { role?: string }) => {
       let config;
       try {
-        config = loadConfig();
+        config = loadConfig(process.env, opts.role ? { VIGIE_ROLE: opts.role } : {});
       } catch (err) {
         process.stderr.write(`vigie: ${(err as Error).message}\n`);
         process.exit(2);
@@ -26,7 +27,7 @@ export function registerStart(program: Command): void {
         process.stderr.write(`vigie: ${e.message}\n`);
         process.exit(1);
       }
-      logger.info({ api: platform.httpUrl, docs: `${platform.httpUrl}/docs`, mqtt: platform.mqttUrl, timescale: platform.timescale }, 'Vigie is running');
+      logger.info({ api: platform.httpUrl, docs: `${platform.httpUrl}/docs`, mqtt: platform.mqttUrl, timescale: platform.timescale, role: config.cluster.role, member: platform.leases.member }, 'Vigie is running');
       let stopping = false;
       const shutdown = async (signal: string) => {
         if (stopping) {

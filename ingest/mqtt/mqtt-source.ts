@@ -22,6 +22,8 @@ export interface MqttSourceOptions {
   topicPrefix: string;
   /** MQTT 5 / Mosquitto shared subscription group. */
   sharedGroup?: string;
+  /** Filters subscribed later with `subscribe` by one member only (unsubscribed at start). */
+  exclusiveFilters?: string[];
   /** Upper bound of unacknowledged deliveries the broker may send (MQTT 5 Receive Maximum). */
   receiveMaximum: number;
   logger: Logger;
@@ -107,8 +109,29 @@ export class MqttSource {
     });
 
     const filters = o.filters.map((f) => (o.sharedGroup ? `$share/${o.sharedGroup}/${prefix}${f}` : `${prefix}${f}`));
-    await client.subscribeAsync(filters.map((f) => f), { qos: 1 });
-    o.logger.info({ filters }, 'MQTT subscribed');
+    if (filters.length > 0) {
+      await client.subscribeAsync(filters.map((f) => f), { qos: 1 });
+      o.logger.info({ filters }, 'MQTT subscribed');
+    }
+    // Filters this member takes only while it holds their role: a persistent session may still
+    // carry them from a previous run that held it.
+    if (o.exclusiveFilters?.length) await this.unsubscribe(o.exclusiveFilters);
+  }
+
+  /**
+   * Subscribes filters for this member alone (no shared group): every message on them comes
+   * here, for as long as it holds them (a role such as the Sparkplug host). Prefix added.
+   */
+  async subscribe(filters: string[]): Promise<void> {
+    if (!this.client || filters.length === 0) return;
+    const full = filters.map((f) => `${this.options.topicPrefix}${f}`);
+    await this.client.subscribeAsync(full, { qos: 1 });
+    this.options.logger.info({ filters: full }, 'MQTT subscribed (this member only)');
+  }
+
+  async unsubscribe(filters: string[]): Promise<void> {
+    if (!this.client || filters.length === 0) return;
+    await this.client.unsubscribeAsync(filters.map((f) => `${this.options.topicPrefix}${f}`));
   }
 
   /**

@@ -1,8 +1,11 @@
 /**
- * The live engine: feeds committed observations and timer ticks to the evaluation core, one
- * step at a time (a serial worker: no two steps interleave), persists state changes and
- * alert transitions in one transaction, then emits events and hands notifications to the
- * dispatcher without waiting for them.
+ * The live engine: feeds committed observations (read from the durable commit feed, see
+ * services/cluster/feed-consumer.ts) and timer ticks to the evaluation core, one step at a
+ * time (a serial worker: no two steps interleave). Each step writes, in ONE transaction, the
+ * alert transitions, the rule states, the alert events (alert_stream, which every process's
+ * live stream serves), the notifications to deliver (alert_outbox) and the new feed position.
+ * A failover therefore resumes exactly where the last committed step ended: nothing skipped,
+ * nothing evaluated twice, and every notification either queued or not at all with its cause.
  */
 import { withTransaction } from '../store/transaction.ts';
 import { EventEmitter } from 'node:events';
@@ -12,7 +15,11 @@ import type pg from 'pg';
 import type { Observation } from '../../schemas/index.ts';
 import type { CompiledRule } from './compiled-rule.ts';
 import { EvaluationCore, type KeyState, type Transition } from './core.ts';
-import type { Dispatcher } from './notify/dispatcher.ts';
+import { randomUUID } from 'node:crypto';
+import type { NotifyTarget } from '../../schemas/alerting.ts';
+import { advancePosition, type Position } from '../cluster/feed-consumer.ts';
+import type { CommitEntry } from '../cluster/commit-log.ts';
+import { appendAlertStream, enqueueNotifications, type StreamEvent } from './store/outbox.ts';
 import type { DeviceInfo } from './scope.ts';
 import { silenceCovering } from './silence-match.ts';
 import { applyTransition, closeRuleAlerts, escalationCandidates, markEscalated, orphanRuleIds, touchOpenAlerts, type AlertView } from './store/alerts.ts';
@@ -30,6 +37,8 @@ export const systemClock: Clock = { now: () => Date.now() };
 export type AlertEventType = 'pending' | 'firing' | 'resolved' | 'cancelled' | 'acknowledged' | 'escalated';
 
 export interface AlertEvent {
+  /** Stable event id (UUID): the SSE id base and the notifications' `id`. */
+  id?: string;
   type: AlertEventType;
   alert: AlertView;
   /** Wall time the engine emitted it. */
@@ -49,13 +58,14 @@ export interface EngineDeps {
   pool: pg.Pool;
   logger: Logger;
   deviceInfo: (id: string) => DeviceInfo;
-  dispatcher: Dispatcher;
   clock: Clock;
+  /** Position in the commit feed: every write checks its epoch (fencing) and moves it. */
+  position?: Position;
   tickMs: number;
   maxLagMs: number;
 }
 
-/** Measured per step (bench and /metrics): commit-to-event delay and work done. */
+/** Measured per step (bench and /metrics): commit (database clock) to persisted step (wall clock), in epoch ms, and work done. */
 export interface StepReport {
   committedAt: number;
   doneAt: number;
@@ -66,9 +76,7 @@ export interface StepReport {
 export class AlertEngine extends EventEmitter {
   readonly core: EvaluationCore;
   private clock: Clock;
-  private readonly pending: Array<{ observations: readonly Observation[]; committedAt: number }> = [];
   private chain: Promise<void> = Promise.resolve();
-  private draining = false;
   private timer: NodeJS.Timeout | null = null;
   private silences: SilenceView[] = [];
   private stopped = false;
@@ -82,6 +90,16 @@ export class AlertEngine extends EventEmitter {
 
   now(): number {
     return this.clock.now();
+  }
+
+  /** True once stopped: an engine runs one tenure of the `alerting` role. */
+  get finished(): boolean {
+    return this.stopped;
+  }
+
+  /** The feed position this engine advances (and whose epoch fences its writes). */
+  attach(position: Position): void {
+    this.d.position = position;
   }
 
   /** Test seam: scenario tests drive "now" by hand instead of sleeping. */
@@ -135,14 +153,25 @@ export class AlertEngine extends EventEmitter {
     for (const r of rows) this.core.awaitDevice(r.device_id, (r.since as Date).getTime());
   }
 
-  /** Called from the ingest commit hook: queues, never blocks. */
-  enqueue(observations: readonly Observation[]): void {
-    if (this.stopped || observations.length === 0) return;
-    this.pending.push({ observations, committedAt: performance.now() });
-    if (!this.draining) {
-      this.draining = true;
-      this.run(() => this.drain());
-    }
+  /**
+   * Evaluates committed feed entries (called by the commit feed consumer, which waits for it):
+   * the transitions, states and the new position are written in one transaction.
+   */
+  consume(entries: CommitEntry[]): Promise<void> {
+    const observations = entries.length === 1 ? entries[0]!.observations : entries.flatMap((e) => e.observations);
+    const committedAt = entries[0]!.committedAt.getTime();
+    const upTo = entries[entries.length - 1]!.seq;
+    let failure: unknown;
+    const step = this.run(async () => {
+      try {
+        await this.evaluate(observations, committedAt, upTo);
+      } catch (err) {
+        failure = err;
+      }
+    });
+    return step.then(() => {
+      if (failure) throw failure;
+    });
   }
 
   tick(now = this.now()): Promise<void> {
@@ -153,7 +182,7 @@ export class AlertEngine extends EventEmitter {
     });
   }
 
-  /** Replaces the rules (API change); open alerts of rules that went away are closed. */
+  /** Replaces the rules (API change, rule files changed); open alerts of rules that went away are closed. */
   reloadRules(rules: CompiledRule[]): Promise<void> {
     return this.run(async () => {
       const before = new Set(this.rulesInUse());
@@ -161,9 +190,15 @@ export class AlertEngine extends EventEmitter {
       const after = new Set(this.rulesInUse());
       for (const id of before) {
         if (after.has(id)) continue;
-        const closed = await closeRuleAlerts(this.d.pool, id, new Date(this.now()), 'rule deleted or disabled');
-        await this.d.pool.query(`delete from alert_rule_state where rule_id = $1`, [id]);
-        for (const a of closed) this.publish('resolved', a);
+        const closed = await withTransaction(this.d.pool, async (client) => {
+          await this.fence(client);
+          const alerts = await closeRuleAlerts(client, id, new Date(this.now()), 'rule deleted or disabled');
+          await client.query(`delete from alert_rule_state where rule_id = $1`, [id]);
+          const events = alerts.map((a) => this.event('resolved', a));
+          await appendAlertStream(client, events);
+          return events;
+        });
+        for (const e of closed) this.emit('alert', e);
       }
     });
   }
@@ -185,8 +220,9 @@ export class AlertEngine extends EventEmitter {
     await this.chain;
   }
 
-  publish(type: AlertEventType, alert: AlertView): void {
-    this.emit('alert', { type, alert, at: new Date(this.now()).toISOString() } satisfies AlertEvent);
+  /** An event as the stream and notifications carry it (its id is fixed here, once). */
+  event(type: AlertEventType, alert: AlertView): AlertEvent {
+    return { id: randomUUID(), type, alert, at: new Date(this.now()).toISOString() };
   }
 
   private rulesInUse(): string[] {
@@ -199,87 +235,87 @@ export class AlertEngine extends EventEmitter {
     return p;
   }
 
-  private async drain(): Promise<void> {
-    try {
-      await this.drainPending();
-    } finally {
-      this.draining = false;
+  private async evaluate(observations: readonly Observation[], committedAt: number, upTo: number): Promise<void> {
+    if (this.stopped) throw new Error('alerting engine stopped');
+    const before = { ...this.core.stats };
+    // Evaluation is synchronous: slices give the event loop back (ingest, API, health) between
+    // them, however many observations a burst of commits brought. Same order as one pass.
+    const now = this.now();
+    const batch = this.core.prepareIngest(observations, now);
+    const out: Transition[] = [];
+    for (let i = 0; i < batch.groups.length; i++) {
+      if (i > 0 && i % EVALUATION_SLICE === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      out.push(...this.core.evaluateGroup(batch.groups[i]!));
     }
+    out.push(...this.core.finishIngest(batch, now));
+    const ok = await this.persist(out, upTo);
+    if (!ok) throw new Error('alerting: step not persisted; the feed position did not move');
+    const doneAt = Date.now();
+    const ins = this.d.instruments;
+    if (ins) {
+      ins.evaluations.inc(this.core.stats.evaluations - before.evaluations);
+      ins.lateObservations.inc(this.core.stats.late - before.late);
+      ins.historicalObservations.inc(this.core.stats.historical - before.historical);
+      ins.stepSeconds.observe((doneAt - committedAt) / 1000);
+    }
+    this.emit('step', { committedAt, doneAt, observations: observations.length, transitions: out.length } satisfies StepReport);
   }
 
-  private async drainPending(): Promise<void> {
-    while (this.pending.length > 0) {
-      const take = this.pending.splice(0, this.pending.length);
-      const observations = take.length === 1 ? take[0]!.observations : take.flatMap((b) => b.observations);
-      const before = { ...this.core.stats };
-      // Evaluation is synchronous: slices give the event loop back (ingest, API, health) between
-      // them, however many observations a burst of commits queued. Same order as one pass.
-      const now = this.now();
-      const batch = this.core.prepareIngest(observations, now);
-      let transitions = 0;
-      let out: Transition[] = [];
-      for (let i = 0; i < batch.groups.length; i++) {
-        if (i > 0 && i % EVALUATION_SLICE === 0) {
-          transitions += out.length;
-          await this.persist(out);
-          out = [];
-          await new Promise<void>((resolve) => setImmediate(resolve));
-        }
-        out.push(...this.core.evaluateGroup(batch.groups[i]!));
-      }
-      out.push(...this.core.finishIngest(batch, now));
-      transitions += out.length;
-      await this.persist(out);
-      const doneAt = performance.now();
-      const ins = this.d.instruments;
-      if (ins) {
-        ins.evaluations.inc(this.core.stats.evaluations - before.evaluations);
-        ins.lateObservations.inc(this.core.stats.late - before.late);
-        ins.historicalObservations.inc(this.core.stats.historical - before.historical);
-        ins.stepSeconds.observe((doneAt - take[0]!.committedAt) / 1000);
-      }
-      this.emit('step', { committedAt: take[0]!.committedAt, doneAt, observations: observations.length, transitions } satisfies StepReport);
-    }
+  /** Checks that this engine still holds the feed (epoch), inside the caller's transaction. */
+  private async fence(client: pg.PoolClient, upTo?: number): Promise<void> {
+    const p = this.d.position;
+    if (p) await advancePosition(client, p, upTo ?? p.seq);
   }
 
-  /** One transaction for the transitions and the state rows; events and notifications after commit. */
-  private async persist(transitions: Transition[]): Promise<void> {
+  /**
+   * One transaction for the transitions, the state rows, the events, the notifications and
+   * the feed position; events are emitted in this process after commit. Returns false when
+   * the step could not be written (the memory is then reloaded from the store).
+   */
+  private async persist(transitions: Transition[], upTo?: number): Promise<boolean> {
     const dirty = this.core.takeDirty();
-    if (transitions.length === 0 && dirty.length === 0) return;
-    let results: Array<{ tr: Transition; alert: AlertView | null }>;
+    if (transitions.length === 0 && dirty.length === 0 && upTo === undefined) return true;
+    let events: AlertEvent[];
     try {
-      results = await pRetry(() => this.write(transitions, dirty), {
+      events = await pRetry(() => this.write(transitions, dirty, upTo), {
         retries: 5,
         minTimeout: 100,
         maxTimeout: 5000,
+        shouldRetry: ({ error }) => (error as { code?: string }).code !== 'VIGIE_ERR_FENCED',
         onFailedAttempt: ({ error }) => this.d.logger.warn({ err: error }, 'alerting: persisting transitions failed; retrying'),
       });
     } catch (err) {
       // The memory got ahead of the table: go back to what is stored, so memory and table
-      // agree again (the transitions of this step are lost, never half-applied).
+      // agree again (the step is not applied, and the feed position did not move: it is
+      // evaluated again from the store's state).
       this.d.logger.error({ err, transitions: transitions.length }, 'alerting: could not persist transitions; reloading state from the store');
       this.core.clearStates();
       for (const s of await loadStates(this.d.pool)) if (this.core.ruleById(s.ruleId)) this.core.loadState(s);
-      return;
+      if ((err as { code?: string }).code === 'VIGIE_ERR_FENCED') throw err;
+      return false;
     }
-    for (const { tr, alert } of results) {
-      this.d.instruments?.transitions.inc({ kind: tr.kind });
-      if (!alert) continue;
-      this.publish(tr.kind, alert);
-      if (tr.kind !== 'firing' && tr.kind !== 'resolved') continue;
-      // Silenced alerts are recorded and streamed, never notified (maintenance windows).
-      const silencedNow = tr.kind === 'resolved' && silenceCovering(this.silences, tr.rule.rule.id, tr.device, tr.channel, tr.time) !== null;
-      if (alert.silenced || silencedNow) continue;
-      this.d.dispatcher.send(tr.kind, alert, tr.rule.rule.notify);
-    }
+    if (upTo !== undefined && this.d.position) this.d.position.seq = Math.max(this.d.position.seq, upTo);
+    for (const tr of transitions) this.d.instruments?.transitions.inc({ kind: tr.kind });
+    for (const e of events) this.emit('alert', e);
+    return true;
   }
 
-  private async write(transitions: Transition[], dirty: KeyState[]): Promise<Array<{ tr: Transition; alert: AlertView | null }>> {
+  private async write(transitions: Transition[], dirty: KeyState[], upTo?: number): Promise<AlertEvent[]> {
     return withTransaction(this.d.pool, async (client) => {
-      const out: Array<{ tr: Transition; alert: AlertView | null }> = [];
+      await this.fence(client, upTo);
+      const events: AlertEvent[] = [];
+      const notifications: Array<{ event: AlertEvent; targets: NotifyTarget[] }> = [];
       for (const tr of transitions) {
         const silence = tr.kind === 'firing' ? silenceCovering(this.silences, tr.rule.rule.id, tr.device, tr.channel, tr.time) : null;
-        out.push({ tr, alert: await applyTransition(client, tr, silence?.id ?? null) });
+        const alert = await applyTransition(client, tr, silence?.id ?? null);
+        if (!alert) continue;
+        const e = this.event(tr.kind, alert);
+        events.push(e);
+        if (tr.kind !== 'firing' && tr.kind !== 'resolved') continue;
+        // Silenced alerts are recorded and streamed, never notified (maintenance windows).
+        const silencedNow = tr.kind === 'resolved' && silenceCovering(this.silences, tr.rule.rule.id, tr.device, tr.channel, tr.time) !== null;
+        if (alert.silenced || silencedNow) continue;
+        notifications.push({ event: e, targets: tr.rule.rule.notify });
       }
       const changed = new Set(transitions.map((t) => t.state));
       await touchOpenAlerts(
@@ -287,7 +323,9 @@ export class AlertEngine extends EventEmitter {
         dirty.filter((s) => s.phase !== 'idle' && s.alertId && !changed.has(s)).map((s) => ({ id: s.alertId!, value: s.lastValue })),
       );
       await saveStates(client, dirty);
-      return out;
+      await appendAlertStream(client, events);
+      await enqueueNotifications(client, notifications);
+      return events;
     });
   }
 
@@ -298,10 +336,18 @@ export class AlertEngine extends EventEmitter {
       const r = this.core.ruleById(a.ruleId);
       if (!r || r.escalateAfterMs === null || !a.firedAt) continue;
       if (now - Date.parse(a.firedAt) < r.escalateAfterMs) continue;
-      const escalated = await markEscalated(this.d.pool, a.id, new Date(now), r.escalateAfterMs);
-      if (!escalated) continue;
-      this.publish('escalated', escalated);
-      this.d.dispatcher.send('escalated', escalated, r.rule.escalate?.notify ?? r.rule.notify);
+      const e = await withTransaction(this.d.pool, async (client) => {
+        await this.fence(client);
+        const escalated = await markEscalated(client, a.id, new Date(now), r.escalateAfterMs!);
+        if (!escalated) return null;
+        const ev = this.event('escalated', escalated);
+        await appendAlertStream(client, [ev]);
+        await enqueueNotifications(client, [{ event: ev, targets: r.rule.escalate?.notify ?? r.rule.notify }]);
+        return ev;
+      });
+      if (e) this.emit('alert', e);
     }
   }
 }
+
+export type { StreamEvent };

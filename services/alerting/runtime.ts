@@ -1,16 +1,32 @@
 /**
  * What the alerting module shares with its routes (and with tests, through `alertingFor`):
- * the engine, the device lookup and a way to reload rules after an API change.
+ * the engine (running only in the process that holds the `alerting` role), the live event
+ * hub, the device lookup, and the ways an API change reaches the evaluator wherever it runs.
  */
 import type pg from 'pg';
-import type { AlertEngine } from './engine.ts';
+import type { FeedHub } from '../cluster/feed-hub.ts';
+import type { AlertEngine, AlertEventType } from './engine.ts';
 import type { DeviceInfo } from './scope.ts';
+import type { AlertView } from './store/alerts.ts';
+import type { StreamEvent } from './store/outbox.ts';
 
 export interface AlertingRuntime {
-  engine: AlertEngine;
+  /** The engine of this process (evaluating only while this process holds the `alerting` role). */
+  readonly engine: AlertEngine;
+  /** True while this process runs the evaluator. */
+  readonly evaluating: boolean;
   pool: pg.Pool;
+  hub: FeedHub<{ seq: number; event: StreamEvent }>;
   deviceInfo: (id: string) => DeviceInfo;
+  now(): number;
+  /** Rules changed in the table: the evaluator reloads them (here at once, elsewhere on NOTIFY). */
   reloadRules(): Promise<void>;
+  /** Silences changed: same path as rules. */
+  refreshSilences(): Promise<void>;
+  /** Records a human action's event (acknowledgement) in the stream every process serves. */
+  publishEvent(type: AlertEventType, alert: AlertView): Promise<void>;
+  /** Resolves once this process's evaluator has handled every commit made before the call. */
+  caughtUp(timeoutMs?: number): Promise<void>;
 }
 
 const runtimes = new WeakMap<pg.Pool, AlertingRuntime>();

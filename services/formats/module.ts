@@ -26,8 +26,26 @@ export const formatsModule: ModuleFactory = async (ctx) => {
     deadLetterMaxBytes: config.ingest.deadLetterMaxBytes,
     registry: ctx.telemetry.registry,
   });
+  const sparkplugLog = ctx.logger.child({ component: 'sparkplug' });
   return {
     name: 'formats',
+    singletons: {
+      // The Sparkplug host application: one process at a time takes every Sparkplug topic (no
+      // shared group), so one decoder state sees each node's BIRTH, DATA and DEATH in order
+      // (services/formats/sparkplug.ts explains the choice).
+      sparkplug: {
+        async start() {
+          await ingest.source.subscribe(ingest.exclusiveFilters);
+          sparkplugLog.info({ filters: ingest.exclusiveFilters }, 'Sparkplug host role: taking the Sparkplug topics');
+        },
+        async stop() {
+          await ingest.source.unsubscribe(ingest.exclusiveFilters).catch((err: unknown) => sparkplugLog.warn({ err }, 'Sparkplug unsubscribe failed'));
+          // A later tenure starts from the nodes' next BIRTH, not from state that went stale meanwhile.
+          const states = ingest.processOptions.context.state('sparkplug-b');
+          for (const key of [...states.keys()]) if (!key.startsWith('#')) states.delete(key);
+        },
+      },
+    },
     async stop() {
       stopSparkplug();
     },

@@ -9,6 +9,16 @@
  * tck-id-operational-behavior-host-reordering-rebirth): the rebirth request is published and the
  * `sequence_error` dead letter is committed through the running sink, with the message that
  * revealed the gap.
+ *
+ * Several processes: the host state (aliases, seq position, birth/death, reorder window) must
+ * see every message of a node, in order. Vigie gives the Sparkplug topics to one process, the
+ * holder of the `sparkplug` role (services/cluster/leases.ts), which subscribes them WITHOUT the
+ * shared group; the others do not subscribe them at all. Sharing the state through PostgreSQL
+ * instead would put a read-modify-write of the node's row in front of every DATA message and
+ * still need an order between processes receiving the same node's messages, which MQTT gives
+ * only within one subscription (MQTT 5 §4.6 "Message ordering"). The cost is a failover: the
+ * new holder starts without state, so each node's next message draws one rebirth request
+ * (§5.17 "Commands"), as after a host restart; the node then republishes its BIRTH.
  */
 import client from 'prom-client';
 import type { Logger } from 'pino';

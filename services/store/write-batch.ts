@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { withTransaction } from './transaction.ts';
+import { appendCommitLog } from '../cluster/commit-log.ts';
 import type { Batch } from '../../ingest/running-sink.ts';
 
 export async function writeBatch(pool: pg.Pool, batch: Batch): Promise<void> {
@@ -15,6 +16,8 @@ export async function writeBatch(pool: pg.Pool, batch: Batch): Promise<void> {
     if (batch.devicesSeen.size > 0) await touchDevices(client, batch);
     if (batch.deviceInfo?.length) await describeDevices(client, batch.deviceInfo);
     if (batch.deviceStatus?.length) await setDeviceStatus(client, batch.deviceStatus);
+    // Last: the durable commit feed (alerting, mirrors, live streams of every process).
+    await appendCommitLog(client, batch.observations);
   });
 }
 

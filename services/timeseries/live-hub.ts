@@ -1,17 +1,18 @@
 /**
- * Live observations for Server-Sent Events. Committed batches (never uncommitted data) enter a
- * ring buffer with increasing ids `<boot>-<seq>`; subscribers get what matches their filter.
- * A reconnecting client sends Last-Event-ID and receives what it missed, if the ring still
- * holds it; otherwise (restart, or too far behind) it gets a `reset` event telling it to
- * re-read history from the API. A subscriber that stops reading is cut off once its socket
- * buffer passes a bound, so one slow client cannot grow the server's memory; it resumes with
- * its last id.
+ * Live observations for Server-Sent Events, from the durable commit feed (commit_log), so a
+ * client connected to any process sees the commits of every process. Event ids are
+ * `<commit seq>:<index in the commit>`, the same on every process: a client that reconnects
+ * to another process with Last-Event-ID gets what it missed from the feed, as long as the
+ * feed still holds it (VIGIE_COMMIT_LOG_RETENTION_MINUTES); otherwise it gets a `reset` event
+ * telling it to re-read history from the API. Only committed data ever enters the feed.
  */
 import { METRICS, isMetricName, type Observation } from '../../schemas/index.ts';
-import type { Batch } from '../../ingest/running-sink.ts';
+import type { CommitEntry } from '../cluster/commit-log.ts';
+import type { FeedHub } from '../cluster/feed-hub.ts';
 
 export interface LiveEvent {
   seq: number;
+  index: number;
   domain: string;
   obs: Observation;
 }
@@ -27,60 +28,62 @@ export interface Subscriber {
   send(events: LiveEvent[]): void;
 }
 
+export interface LiveHubOptions {
+  feed: FeedHub<CommitEntry>;
+  domainOf: (deviceId: string) => string | undefined;
+  /** Most commit entries one resumption may replay. */
+  replayMax: number;
+  /** Highest seq pruned from the feed (ids at or below it cannot be resumed). */
+  prunedUpTo: () => Promise<number>;
+}
+
 export class LiveHub {
-  /** Distinguishes this process's ids from a previous run's. */
-  readonly boot = Date.now().toString(36);
-  private readonly ring: LiveEvent[] = [];
-  private seq = 0;
-  private readonly subscribers = new Set<Subscriber>();
+  constructor(private readonly o: LiveHubOptions) {}
 
-  constructor(
-    private readonly capacity: number,
-    private readonly domainOf: (deviceId: string) => string | undefined,
-  ) {}
-
-  eventId(seq: number): string {
-    return `${this.boot}-${seq}`;
+  eventId(e: LiveEvent): string {
+    return `${e.seq}:${e.index}`;
   }
 
-  publish(batch: Batch): void {
-    if (batch.observations.length === 0) return;
-    const events: LiveEvent[] = batch.observations.map((obs) => ({
-      seq: ++this.seq,
-      domain: this.domainOf(obs.deviceId) ?? (isMetricName(obs.metric) ? METRICS[obs.metric].domain : 'other'),
-      obs,
-    }));
-    if (this.capacity > 0) {
-      this.ring.push(...events);
-      if (this.ring.length > this.capacity) this.ring.splice(0, this.ring.length - this.capacity);
-    }
-    for (const s of this.subscribers) {
-      const mine = events.filter((e) => matches(s.filter, e));
-      if (mine.length > 0) s.send(mine);
-    }
+  /** The feed position this process has served up to (for a resuming client). */
+  get position(): number {
+    return this.o.feed.position;
   }
 
-  /**
-   * Events after `lastEventId`, or null when they cannot be replayed (another process run, or
-   * older than the ring).
-   */
-  since(lastEventId: string, filter: LiveFilter): LiveEvent[] | null {
-    const m = /^([0-9a-z]+)-(\d+)$/.exec(lastEventId);
-    if (!m || m[1] !== this.boot) return null;
-    const last = Number(m[2]);
-    if (last > this.seq) return null;
-    const oldest = this.ring[0]?.seq ?? this.seq + 1;
-    if (last < oldest - 1) return null;
-    return this.ring.filter((e) => e.seq > last && matches(filter, e));
+  private events(entries: CommitEntry[], filter: LiveFilter, after?: { seq: number; index: number }): LiveEvent[] {
+    const out: LiveEvent[] = [];
+    for (const entry of entries) {
+      entry.observations.forEach((obs, index) => {
+        if (after && entry.seq === after.seq && index <= after.index) return;
+        const e = { seq: entry.seq, index, domain: this.o.domainOf(obs.deviceId) ?? (isMetricName(obs.metric) ? METRICS[obs.metric].domain : 'other'), obs };
+        if (matches(filter, e)) out.push(e);
+      });
+    }
+    return out;
   }
 
   subscribe(s: Subscriber): () => void {
-    this.subscribers.add(s);
-    return () => this.subscribers.delete(s);
+    return this.o.feed.subscribe({
+      send: (entries) => {
+        const mine = this.events(entries, s.filter);
+        if (mine.length > 0) s.send(mine);
+      },
+    });
   }
 
-  get subscriberCount(): number {
-    return this.subscribers.size;
+  /**
+   * Events after `lastEventId` up to feed position `upTo`, or null when they cannot be replayed
+   * (an id from before this feed, pruned, or too many to replay).
+   */
+  async since(lastEventId: string, filter: LiveFilter, upTo: number): Promise<LiveEvent[] | null> {
+    const m = /^(\d+):(\d+)$/.exec(lastEventId);
+    if (!m) return null;
+    const after = { seq: Number(m[1]), index: Number(m[2]) };
+    if (after.seq > upTo) return null;
+    if (after.seq < (await this.o.prunedUpTo())) return null;
+    // The entry of the last event itself holds the rest of its commit.
+    const entries = await this.o.feed.replay(after.seq - 1, upTo, this.o.replayMax);
+    if (entries === null) return null;
+    return this.events(entries, filter, after);
   }
 }
 

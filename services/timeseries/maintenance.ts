@@ -47,7 +47,7 @@ export class StorageMaintenance {
   }
 
   /** Commit listener: never blocks, only schedules. */
-  onCommitted(batch: Batch): void {
+  onCommitted(batch: Pick<Batch, 'observations'>): void {
     if (batch.observations.length === 0) return;
     if (this.o.timescale) {
       const limit = Date.now() - this.o.rollupLateDays * 86400_000;

@@ -6,7 +6,7 @@ export type NotifyEvent = 'firing' | 'resolved' | 'escalated';
 export interface AlertNotification {
   /** `alert.firing`, `alert.resolved`, `alert.escalated`. */
   type: `alert.${NotifyEvent}`;
-  /** Unique per delivery batch; receivers may use it to drop duplicates. */
+  /** The alert event's stable id (also in the X-Vigie-Event-Id header): the same on every attempt and from every process, so receivers drop duplicates by it. */
   id: string;
   sentAt: string;
   alert: AlertView;

@@ -12,7 +12,7 @@ import { alertViewSchema, deliverySchema, timelineEntrySchema } from './schemas.
 
 export async function alertRoutes(app: FastifyInstance, opts: { runtime: AlertingRuntime }): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const { pool, engine } = opts.runtime;
+  const { pool } = opts.runtime;
   r.get(
     '/alerts',
     {
@@ -68,7 +68,7 @@ export async function alertRoutes(app: FastifyInstance, opts: { runtime: Alertin
       },
     },
     async (req) => {
-      const out = await ackAlert(pool, req.params.id, req.body.user, req.body.comment, new Date(engine.now()));
+      const out = await ackAlert(pool, req.params.id, req.body.user, req.body.comment, new Date(opts.runtime.now()));
       if (!out.ok) {
         if (out.code === 'not_found') throw notFound(`no alert ${req.params.id}`);
         throw new VigieError(
@@ -77,7 +77,7 @@ export async function alertRoutes(app: FastifyInstance, opts: { runtime: Alertin
           { statusCode: 409 },
         );
       }
-      engine.publish('acknowledged', out.alert);
+      await opts.runtime.publishEvent('acknowledged', out.alert);
       return out.alert;
     },
   );

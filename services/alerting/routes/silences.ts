@@ -11,7 +11,7 @@ import { silenceViewSchema } from './schemas.ts';
 
 export async function silenceRoutes(app: FastifyInstance, opts: { runtime: AlertingRuntime }): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const { pool, engine } = opts.runtime;
+  const { pool } = opts.runtime;
   r.get(
     '/silences',
     {
@@ -29,7 +29,7 @@ export async function silenceRoutes(app: FastifyInstance, opts: { runtime: Alert
     { schema: { tags: ['silences'], summary: 'Create a silence (scope, time range, reason, author)', body: silenceInputSchema, response: { 201: silenceViewSchema, 400: errorSchema } } },
     async (req, reply) => {
       const s = await insertSilence(pool, req.body);
-      await engine.refreshSilences();
+      await opts.runtime.refreshSilences();
       reply.status(201);
       return s;
     },
@@ -39,7 +39,7 @@ export async function silenceRoutes(app: FastifyInstance, opts: { runtime: Alert
     { schema: { tags: ['silences'], summary: 'End a silence now (the record is kept)', params: z.object({ id: z.string().regex(/^\d{1,18}$/, 'silence ids are numbers') }), response: { 204: z.null(), 400: errorSchema, 404: errorSchema } } },
     async (req, reply) => {
       if (!(await deleteSilence(pool, req.params.id))) throw notFound(`no silence ${req.params.id}`);
-      await engine.refreshSilences();
+      await opts.runtime.refreshSilences();
       reply.status(204);
       return null;
     },

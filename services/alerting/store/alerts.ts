@@ -214,7 +214,7 @@ export async function escalationCandidates(pool: pg.Pool): Promise<AlertView[]> 
   return rows.map(toAlertView);
 }
 
-export async function markEscalated(pool: pg.Pool, id: string, now: Date, afterMs: number): Promise<AlertView | null> {
+export async function markEscalated(pool: pg.Pool | pg.PoolClient, id: string, now: Date, afterMs: number): Promise<AlertView | null> {
   const { rows } = await pool.query(`update alerts set escalated_at = $2, updated_at = now() where id = $1 and escalated_at is null and acked_at is null returning *`, [id, now]);
   if (!rows[0]) return null;
   await addEvent(pool, id, 'escalated', now, null, { unacknowledgedFor: `${Math.round(afterMs / 1000)}s` });
@@ -240,7 +240,7 @@ export async function orphanRuleIds(pool: pg.Pool, ruleIds: string[]): Promise<s
 }
 
 /** Closes the open alerts of a rule that was deleted or disabled. */
-export async function closeRuleAlerts(pool: pg.Pool, ruleId: string, now: Date, reason: string): Promise<AlertView[]> {
+export async function closeRuleAlerts(pool: pg.Pool | pg.PoolClient, ruleId: string, now: Date, reason: string): Promise<AlertView[]> {
   const { rows } = await pool.query(`update alerts set state = 'resolved', resolved_at = $2, updated_at = now() where rule_id = $1 and state <> 'resolved' returning *`, [ruleId, now]);
   for (const r of rows) await addEvent(pool, String(r.id), 'resolved', now, null, { reason });
   return rows.map(toAlertView);

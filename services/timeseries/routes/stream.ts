@@ -21,7 +21,7 @@ function frame(hub: LiveHub, e: LiveEvent): string {
     domain: e.domain,
     receivedAt: o.receivedAt.toISOString(),
   };
-  return `id: ${hub.eventId(e.seq)}\nevent: observation\ndata: ${JSON.stringify(data)}\n\n`;
+  return `id: ${hub.eventId(e)}\nevent: observation\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
 export function streamRoutes(env: { hub: LiveHub; heartbeatMs: number }) {
@@ -67,6 +67,8 @@ export function streamRoutes(env: { hub: LiveHub; heartbeatMs: number }) {
         });
         res.write(`retry: 3000\n: connected ${new Date().toISOString()}\n\n`);
         let closed = false;
+        let unsubscribe: () => void = () => {};
+        let beat: NodeJS.Timeout | undefined;
         const close = () => {
           if (closed) return;
           closed = true;
@@ -83,25 +85,37 @@ export function streamRoutes(env: { hub: LiveHub; heartbeatMs: number }) {
             close();
           }
         };
-        // Subscribe before replaying so nothing committed in between is lost; replayed ids
-        // are then skipped by sequence.
-        let replayedUpTo = 0;
-        const unsubscribe = env.hub.subscribe({
-          filter,
-          send: (events) => write(events.filter((e) => e.seq > replayedUpTo).map((e) => frame(env.hub, e)).join('')),
-        });
-        if (lastId) {
-          const missed = env.hub.since(lastId, filter);
-          if (missed === null) {
-            write(`event: reset\ndata: ${JSON.stringify({ reason: 'history_unavailable', message: 'events after this id are no longer held; re-read GET /api/v1/observations from your last time' })}\n\n`);
-          } else {
-            write(missed.map((e) => frame(env.hub, e)).join(''));
-            replayedUpTo = missed[missed.length - 1]?.seq ?? 0;
-          }
-        }
-        const beat = setInterval(() => write(`: heartbeat ${new Date().toISOString()}\n\n`), env.heartbeatMs);
         res.on('close', close);
         open.add(close);
+        // Subscribe before replaying, holding live events back until the replay is written:
+        // the replay covers the feed up to where this process had served, live events start
+        // after it, so nothing is lost or repeated.
+        let held: LiveEvent[] | null = lastId ? [] : null;
+        const upTo = env.hub.position;
+        unsubscribe = env.hub.subscribe({
+          filter,
+          send: (events) => {
+            if (held) held.push(...events);
+            else write(events.map((e) => frame(env.hub, e)).join(''));
+          },
+        });
+        if (lastId) {
+          const missed = await env.hub.since(lastId, filter, upTo).catch((err: unknown) => {
+            req.log.warn({ err }, 'SSE replay failed');
+            return null;
+          });
+          if (missed === null) {
+            write(`event: reset\ndata: ${JSON.stringify({ reason: 'history_unavailable', message: 'events after this id are no longer held; re-read GET /api/v1/observations from your last time' })}\n\n`);
+          } else write(missed.map((e) => frame(env.hub, e)).join(''));
+          const rest = held ?? [];
+          held = null;
+          write(rest.map((e) => frame(env.hub, e)).join(''));
+        }
+        if (closed) {
+          unsubscribe();
+          return;
+        }
+        beat = setInterval(() => write(`: heartbeat ${new Date().toISOString()}\n\n`), env.heartbeatMs);
       },
     );
   };

@@ -1,0 +1,30 @@
+/**
+ * Names shared by every process of a deployment: advisory lock keys (two-int form, so they
+ * never meet the migration lock, which uses the bigint form) and LISTEN/NOTIFY channels.
+ */
+
+/** First half of every Vigie cluster lock key: "VIGI". */
+export const LOCK_CLASS = 0x56494749;
+
+/** Transaction-level locks that order appends (seq = commit order). */
+export const APPEND_LOCK = { commitLog: 1, alertStream: 2 } as const;
+
+/** The singleton roles, each held by one process at a time through a session-level advisory lock. */
+export const SINGLETONS = ['alerting', 'notify', 'sparkplug', 'maintenance', 'influx'] as const;
+export type Singleton = (typeof SINGLETONS)[number];
+
+/** Lock key (second half) of a singleton: 100 + its index; never reorder SINGLETONS. */
+export function singletonKey(role: Singleton): number {
+  return 100 + SINGLETONS.indexOf(role);
+}
+
+export const CHANNEL = {
+  /** Payload: the commit_log seq just committed. */
+  commit: 'vigie_commit',
+  /** Payload: the alert_stream id just committed. */
+  alertEvent: 'vigie_alert_event',
+  /** A notification entered the outbox. */
+  outbox: 'vigie_outbox',
+  /** Rules or silences changed through the API of some process: `rules` or `silences`. */
+  alertingConfig: 'vigie_alerting_config',
+} as const;
