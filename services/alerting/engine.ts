@@ -29,6 +29,33 @@ import { loadStates, saveStates } from './store/state.ts';
 /** Observation groups (device, channel, observed time) evaluated between two yields to the event loop. */
 const EVALUATION_SLICE = 500;
 
+/**
+ * Splits a step's observations (several commits, possibly from several processes) into
+ * layers, oldest first, in which each series appears at one observed time only: conditions
+ * read a series' latest value, so a layer holding two periods of one series would evaluate
+ * the older period with the newer value. Layer by layer plays the periods in order.
+ */
+export function layers(observations: readonly Observation[]): Observation[][] {
+  const sorted = [...observations].sort((a, b) => a.time.getTime() - b.time.getTime());
+  const out: Observation[][] = [];
+  let current: Observation[] = [];
+  let times = new Map<string, number>();
+  for (const o of sorted) {
+    const k = `${o.deviceId}\u0000${o.metric}\u0000${o.channel}`;
+    const t = o.time.getTime();
+    const seen = times.get(k);
+    if (seen !== undefined && seen !== t) {
+      out.push(current);
+      current = [];
+      times = new Map();
+    }
+    times.set(k, t);
+    current.push(o);
+  }
+  if (current.length > 0) out.push(current);
+  return out;
+}
+
 export interface Clock {
   now(): number;
 }
@@ -241,13 +268,16 @@ export class AlertEngine extends EventEmitter {
     // Evaluation is synchronous: slices give the event loop back (ingest, API, health) between
     // them, however many observations a burst of commits brought. Same order as one pass.
     const now = this.now();
-    const batch = this.core.prepareIngest(observations, now);
     const out: Transition[] = [];
-    for (let i = 0; i < batch.groups.length; i++) {
-      if (i > 0 && i % EVALUATION_SLICE === 0) await new Promise<void>((resolve) => setImmediate(resolve));
-      out.push(...this.core.evaluateGroup(batch.groups[i]!));
+    let groups = 0;
+    for (const layer of layers(observations)) {
+      const batch = this.core.prepareIngest(layer, now);
+      for (const g of batch.groups) {
+        if (++groups % EVALUATION_SLICE === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+        out.push(...this.core.evaluateGroup(g));
+      }
+      out.push(...this.core.finishIngest(batch, now));
     }
-    out.push(...this.core.finishIngest(batch, now));
     const ok = await this.persist(out, upTo);
     if (!ok) throw new Error('alerting: step not persisted; the feed position did not move');
     const doneAt = Date.now();

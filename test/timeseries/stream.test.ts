@@ -46,8 +46,10 @@ t.test('filtered live observations, heartbeats, and resumption with Last-Event-I
   const resumed = await openSse(`${base}?domain=roads&metric=surface_temperature`, { 'last-event-id': lastId });
   const missed = await waitFor(() => (observations(resumed.frames).length >= 2 ? observations(resumed.frames) : undefined));
   t.same(missed.map((o) => o.value), [-3.1, -3.3], 'exactly the missed readings, in order');
-  const seq = (id: string) => Number(id.split('-')[1]);
-  t.ok(missed.every((o) => seq(o.id) > seq(lastId)), 'ids increase');
+  // Ids are `<commit seq>:<index in the commit>`, the same on every process.
+  const seq = (id: string) => id.split(':').map(Number) as [number, number];
+  const after = (a: string, b: string) => seq(a)[0] > seq(b)[0] || (seq(a)[0] === seq(b)[0] && seq(a)[1] > seq(b)[1]);
+  t.ok(missed.every((o) => after(o.id, lastId)), 'ids increase');
   await send('rws-1', { surface_temperature: -3.5 });
   await waitFor(() => observations(resumed.frames).length >= 3);
   t.same(observations(resumed.frames).map((o) => o.value), [-3.1, -3.3, -3.5], 'then live, without duplicates');
