@@ -249,7 +249,8 @@ export class AlertEngine extends EventEmitter {
 
   /** An event as the stream and notifications carry it (its id is fixed here, once). */
   event(type: AlertEventType, alert: AlertView): AlertEvent {
-    return { id: randomUUID(), type, alert, at: new Date(this.now()).toISOString() };
+    // Key order as before the stream was shared: type, alert, at, then the id.
+    return { type, alert, at: new Date(this.now()).toISOString(), id: randomUUID() };
   }
 
   private rulesInUse(): string[] {

@@ -18,7 +18,7 @@ export async function appendAlertStream(db: pg.Pool | pg.PoolClient, events: Ale
     `with lock as (select pg_advisory_xact_lock($1, $2)),
           ins as (
             insert into alert_stream (event_id, type, alert_id, body)
-            select e, t, a, b from lock, unnest($3::uuid[], $4::text[], $5::bigint[], $6::jsonb[]) with ordinality as u(e, t, a, b, n) order by n
+            select e, t, a, b from lock, unnest($3::uuid[], $4::text[], $5::bigint[], $6::json[]) with ordinality as u(e, t, a, b, n) order by n
             returning id)
      select pg_notify($7, max(id)::text) from ins`,
     [LOCK_CLASS, APPEND_LOCK.alertStream, events.map((e) => e.id), events.map((e) => e.type), events.map((e) => e.alert.id), events.map((e) => JSON.stringify(e)), CHANNEL.alertEvent],

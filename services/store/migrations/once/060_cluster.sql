@@ -32,7 +32,7 @@ create table alert_stream (
   type      text        not null,
   alert_id  bigint      not null,
   at        timestamptz not null default now(),
-  body      jsonb       not null
+  body      json        not null
 );
 create index alert_stream_at_idx on alert_stream (at);
 
