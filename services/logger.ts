@@ -9,11 +9,31 @@ export interface LoggerOptions {
   pretty?: boolean;
 }
 
+/** Secrets by path: credentials, tokens, keys, connection strings, and the raw settings holding them. */
+export const REDACT = [
+  'password',
+  '*.password',
+  'token',
+  '*.token',
+  'secret',
+  '*.secret',
+  'adminToken',
+  '*.adminToken',
+  'databaseUrl',
+  '*.databaseUrl',
+  'headers.authorization',
+  'headers.cookie',
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-vigie-signature"]',
+  ...['DATABASE_URL', 'MQTT_PASSWORD', 'VIGIE_ADMIN_TOKEN', 'VIGIE_ALERT_WEBHOOK_SECRET', 'VIGIE_INFLUX_TOKEN'].flatMap((k) => [k, `raw.${k}`, `*.raw.${k}`]),
+];
+
 export function createLogger(level: string, name = 'vigie', options: LoggerOptions = {}): Logger {
   const settings = {
     name,
     level,
-    redact: { paths: ['password', '*.password', 'databaseUrl', 'headers.authorization', 'req.headers.authorization'], censor: '***' },
+    redact: { paths: REDACT, censor: '***' },
   };
   if (!options.pretty) return pino(settings);
   return pino(

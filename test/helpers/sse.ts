@@ -1,5 +1,6 @@
 /** A minimal Server-Sent Events reader over node:http for tests (frames, ids, comments). */
 import http from 'node:http';
+import { TEST_ADMIN_TOKEN } from './platform.ts';
 
 export interface SseFrame {
   id?: string;
@@ -15,9 +16,11 @@ export interface SseClient {
   close(): void;
 }
 
+/** Sends the test platforms' admin token unless `headers` has its own authorization. */
 export function openSse(url: string, headers: Record<string, string> = {}): Promise<SseClient> {
   return new Promise((resolve, reject) => {
-    const req = http.get(url, { headers: { accept: 'text/event-stream', ...headers } }, (res) => {
+    const auth = Object.keys(headers).some((k) => k.toLowerCase() === 'authorization') ? {} : { authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
+    const req = http.get(url, { headers: { accept: 'text/event-stream', ...auth, ...headers } }, (res) => {
       const frames: SseFrame[] = [];
       let buffer = '';
       res.setEncoding('utf8');
