@@ -7,6 +7,8 @@ export interface LoggerOptions {
    * in a terminal. Production keeps JSON for the log pipeline.
    */
   pretty?: boolean;
+  /** Write to stderr (CLI commands whose stdout is their answer). */
+  stderr?: boolean;
 }
 
 /** Secrets by path: credentials, tokens, keys, connection strings, and the raw settings holding them. */
@@ -35,7 +37,7 @@ export function createLogger(level: string, name = 'vigie', options: LoggerOptio
     level,
     redact: { paths: REDACT, censor: '***' },
   };
-  if (!options.pretty) return pino(settings);
+  if (!options.pretty) return options.stderr ? pino(settings, pino.destination(2)) : pino(settings);
   return pino(
     settings,
     pino.transport({ target: 'pino-pretty', options: { ignore: 'pid,hostname,name', hideObject: true, translateTime: 'SYS:HH:MM:ss' } }),

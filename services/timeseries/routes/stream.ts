@@ -49,8 +49,9 @@ export function streamRoutes(env: { hub: LiveHub; heartbeatMs: number }) {
       },
       async (req, reply) => {
         const q = req.query;
+        const visible = (await req.deviceScope()).restrict(q.device?.length ? q.device : undefined);
         const filter: LiveFilter = {
-          devices: q.device?.length ? new Set(q.device) : undefined,
+          devices: visible ? new Set(visible) : undefined,
           metrics: q.metric?.length ? new Set(q.metric) : undefined,
           domains: q.domain?.length ? new Set(q.domain) : undefined,
         };
