@@ -29,6 +29,9 @@ export const REDACT = [
   'req.headers.cookie',
   'req.headers["x-vigie-signature"]',
   ...['DATABASE_URL', 'MQTT_PASSWORD', 'VIGIE_ADMIN_TOKEN', 'VIGIE_ALERT_WEBHOOK_SECRET', 'VIGIE_INFLUX_TOKEN'].flatMap((k) => [k, `raw.${k}`, `*.raw.${k}`]),
+  // The parsed Config (services/config.ts), logged whole or as `config`.
+  ...['auth.adminToken', 'mqtt.password', 'alerting.webhook.secret', 'influx.token'].flatMap((k) => [k, `config.${k}`]),
+  'config.databaseUrl',
 ];
 
 export function createLogger(level: string, name = 'vigie', options: LoggerOptions = {}): Logger {

@@ -113,6 +113,9 @@ export function installAccessControl(app: FastifyInstance, deps: AccessControlDe
 
   app.addHook('onRequest', async (req, reply) => {
     if (isPublic(req, deps.metricsAccess)) return;
+    // A CORS preflight never carries credentials (Fetch standard, "CORS-preflight request"); it
+    // reads nothing: @fastify/cors answers it, or no route does.
+    if (req.method === 'OPTIONS' && req.headers['access-control-request-method']) return;
     const wait = limiter.blockedFor(req.ip);
     if (wait > 0) {
       reply.header('retry-after', String(Math.ceil(wait / 1000)));
