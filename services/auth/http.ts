@@ -127,7 +127,7 @@ export function installAccessControl(app: FastifyInstance, deps: AccessControlDe
       throw new VigieError('VIGIE_ERR_UNAUTHENTICATED', 'authentication required: send Authorization: Bearer <API token or OpenID Connect access token>', { statusCode: 401 });
     }
     let identity: Identity | null = null;
-    let refusal: { status: 401 | 403; reason: string } = { status: 401, reason: 'unknown, expired or revoked token' };
+    let refusal: { status: 401 | 403 | 503; reason: string } = { status: 401, reason: 'unknown, expired or revoked token' };
     if (deps.oidc && looksLikeJwt(secret)) {
       const out = await deps.oidc.verify(secret);
       if (out.ok) identity = out.identity;
@@ -141,6 +141,7 @@ export function installAccessControl(app: FastifyInstance, deps: AccessControlDe
         challenge(reply, req, 'invalid_token');
         throw new VigieError('VIGIE_ERR_UNAUTHENTICATED', `invalid credentials: ${refusal.reason}`, { statusCode: 401 });
       }
+      if (refusal.status === 503) throw new VigieError('VIGIE_ERR_IDP_UNAVAILABLE', `cannot check the token: ${refusal.reason}`, { statusCode: 503 });
       throw new VigieError('VIGIE_ERR_FORBIDDEN', refusal.reason, { statusCode: 403 });
     }
     req.identity = identity;

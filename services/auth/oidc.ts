@@ -25,7 +25,8 @@ export interface OidcConfig {
   clockToleranceSeconds: number;
 }
 
-export type OidcResult = { ok: true; identity: Identity } | { ok: false; status: 401 | 403; reason: string };
+/** 503: the identity provider could not be asked (the caller is not at fault, nothing is counted against it). */
+export type OidcResult = { ok: true; identity: Identity } | { ok: false; status: 401 | 403 | 503; reason: string };
 
 /** `realm_access.roles` or `resource_access."vigie-api".roles`: dots separate, quotes keep a dotted key whole. */
 export function claimAt(payload: Record<string, unknown>, path: string): unknown {
@@ -83,8 +84,13 @@ export class OidcVerifier {
 
   async verify(jwt: string): Promise<OidcResult> {
     let payload: JWTPayload;
+    let keys: ReturnType<typeof createRemoteJWKSet>;
     try {
-      const keys = await this.keySet();
+      keys = await this.keySet();
+    } catch {
+      return { ok: false, status: 503, reason: 'identity provider unreachable (discovery document)' };
+    }
+    try {
       ({ payload } = await jwtVerify(jwt, keys, {
         issuer: this.cfg.issuer,
         audience: this.cfg.audience,
@@ -93,13 +99,16 @@ export class OidcVerifier {
         algorithms: ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'],
       }));
     } catch (err) {
+      // Key set not fetchable (network, timeout, not 200, not a JWKS): the provider's trouble.
+      if (!(err instanceof joseErrors.JOSEError) || err instanceof joseErrors.JWKSTimeout || err instanceof joseErrors.JWKSInvalid || err.code === 'ERR_JOSE_GENERIC') {
+        return { ok: false, status: 503, reason: 'identity provider unreachable (key set)' };
+      }
       const reason =
         err instanceof joseErrors.JWTExpired ? 'token expired'
         : err instanceof joseErrors.JWTClaimValidationFailed ? `claim ${err.claim} rejected`
         : err instanceof joseErrors.JWSSignatureVerificationFailed ? 'bad signature'
         : err instanceof joseErrors.JWKSNoMatchingKey ? 'unknown signing key'
-        : err instanceof joseErrors.JOSEError ? 'invalid token'
-        : 'identity provider unreachable';
+        : 'invalid token';
       return { ok: false, status: 401, reason };
     }
     const role = roleFromClaim(words(claimAt(payload, this.cfg.rolesClaim)), this.cfg.rolePrefix);

@@ -46,7 +46,7 @@ const tp = await startTestPlatform({
 });
 t.teardown(async () => {
   await tp.stop();
-  server.close();
+  if (server.listening) server.close();
 });
 
 interface Claims {
@@ -129,6 +129,16 @@ t.test('key rotation: a new kid is fetched from the JWKS; a removed key stops wo
   published = [next, third];
   t.equal((await whoami(await jwt(third))).statusCode, 200);
   t.equal((await whoami(oldToken)).statusCode, 401, 'the retired key is gone from the set');
+});
+
+t.test('identity provider away: 503, not a refusal of the caller', async (t) => {
+  const key = await newKey('k-unseen');
+  const token = await jwt(key); // unknown kid: the key set must be fetched, and cannot be
+  server.closeAllConnections();
+  await new Promise<void>((r) => server.close(() => r()));
+  const res = await whoami(token);
+  t.same([res.statusCode, res.json().code], [503, 'VIGIE_ERR_IDP_UNAVAILABLE']);
+  t.match(res.json().message, /identity provider unreachable/);
 });
 
 t.test('API tokens keep working beside OpenID Connect', async (t) => {
