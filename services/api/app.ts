@@ -78,8 +78,14 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     authFailureLimit: deps.http.authFailureLimit,
     authFailureWindowMs: deps.http.authFailureWindowMs,
   });
-  // The documentation UI loads its own script and styles only; HSTS only means something over TLS.
-  await app.register(fastifyHelmet, { global: true, hsts: deps.http.tls ? { maxAge: 15552000 } : false });
+  // HSTS and upgrade-insecure-requests only mean something over TLS: on plain HTTP (loopback,
+  // or TLS ended at a proxy) the latter would send the documentation's own requests to https.
+  const tls = Boolean(deps.http.tls);
+  await app.register(fastifyHelmet, {
+    global: true,
+    hsts: tls ? { maxAge: 15552000 } : false,
+    contentSecurityPolicy: { directives: { upgradeInsecureRequests: tls ? [] : null } },
+  });
   if (deps.http.corsOrigins.length > 0) {
     await app.register(fastifyCors, {
       origin: deps.http.corsOrigins,
@@ -110,7 +116,12 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       },
       transform: jsonSchemaTransform,
     });
-    await app.register(fastifySwaggerUi, { routePrefix: '/docs', staticCSP: true, uiConfig: { persistAuthorization: false } });
+    await app.register(fastifySwaggerUi, {
+      routePrefix: '/docs',
+      staticCSP: true,
+      transformStaticCSP: (header) => (tls ? header : header.replace(/\s*upgrade-insecure-requests;?/, '')),
+      uiConfig: { persistAuthorization: false },
+    });
   }
   await app.register(healthRoutes, deps);
   await app.register(catalogueRoutes, { prefix: '/api/v1' });

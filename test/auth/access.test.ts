@@ -176,6 +176,10 @@ t.test('security headers on, CORS off by default, body size limited', async (t) 
   const res = await app.inject({ method: 'GET', url: '/api/v1/devices', headers: { origin: 'https://evil.example' } });
   t.equal(res.headers['x-content-type-options'], 'nosniff');
   t.ok(res.headers['content-security-policy']);
+  t.notMatch(String(res.headers['content-security-policy']), /upgrade-insecure-requests/, 'plain HTTP: no upgrade of the page\'s requests');
+  const ui = await app.inject({ method: 'GET', url: '/docs' });
+  t.equal(ui.statusCode, 200);
+  t.notMatch(String(ui.headers['content-security-policy']), /upgrade-insecure-requests/);
   t.equal(res.headers['x-frame-options'], 'SAMEORIGIN');
   t.notOk(res.headers['access-control-allow-origin'], 'no CORS header');
   const big = await app.inject({ method: 'POST', url: '/api/v1/rules', headers: { 'content-type': 'application/json' }, payload: `{"x":"${'a'.repeat(1024 * 1024 + 10)}"}` });
