@@ -64,6 +64,7 @@ export const configSchema = z.object({
   VIGIE_OIDC_JWKS_COOLDOWN_MS: int(30_000, 0, 3_600_000).describe('Shortest time between two key-set fetches caused by an unknown key id (rotation).'),
   VIGIE_OIDC_CLOCK_TOLERANCE_S: int(30, 0, 600).describe('Accepted clock skew for exp/nbf.'),
   VIGIE_METRICS_ACCESS: z.enum(['loopback', 'open', 'token']).default('loopback').describe('GET /metrics: open to loopback clients and token elsewhere, open to all, or token always.'),
+  VIGIE_AUTH_RECHECK_MS: int(5000, 100, 3_600_000).describe('How often open live streams re-check their token (revoked from the CLI, expired); an API revocation closes them at once.'),
   VIGIE_TOKEN_TOUCH_MS: int(60_000, 0, 86_400_000).describe('A token\'s last use is written at most this often.'),
   VIGIE_HTTP_TLS_CERT: z.string().optional().describe('PEM certificate (chain) file: the API speaks HTTPS. With VIGIE_HTTP_TLS_KEY.'),
   VIGIE_HTTP_TLS_KEY: z.string().optional().describe('PEM private key file of VIGIE_HTTP_TLS_CERT.'),
@@ -141,6 +142,7 @@ export interface Config {
     oidc?: OidcConfig;
     metricsAccess: 'loopback' | 'open' | 'token';
     tokenTouchMs: number;
+    recheckMs: number;
   };
   embedded: { mqttPort: number; postgresPort: number };
   mqtt: {
@@ -281,6 +283,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         : undefined,
       metricsAccess: r.VIGIE_METRICS_ACCESS,
       tokenTouchMs: r.VIGIE_TOKEN_TOUCH_MS,
+      recheckMs: r.VIGIE_AUTH_RECHECK_MS,
     },
     embedded: { mqttPort: r.VIGIE_MQTT_PORT, postgresPort: r.VIGIE_EMBEDDED_PG_PORT },
     mqtt: {

@@ -111,7 +111,7 @@ export async function startPlatform(config: Config, logger: Logger): Promise<Pla
       metricsRegistry: telemetry.registry,
       openapi: config.openapi,
       http: config.http,
-      auth: { oidc: access.oidc, metricsAccess: config.auth.metricsAccess, tokenTouchMs: config.auth.tokenTouchMs },
+      auth: { oidc: access.oidc, metricsAccess: config.auth.metricsAccess, tokenTouchMs: config.auth.tokenTouchMs, recheckMs: config.auth.recheckMs },
       plugins: modules.flatMap((m) => (m.routes ? [m.routes] : [])),
       readiness: async () => {
         let database = false;

@@ -46,7 +46,7 @@ export interface ApiDeps {
     requestTimeoutMs: number;
     trustProxy: boolean | string[];
   };
-  auth: { oidc?: OidcVerifier; metricsAccess: MetricsAccess; tokenTouchMs: number };
+  auth: { oidc?: OidcVerifier; metricsAccess: MetricsAccess; tokenTouchMs: number; recheckMs: number };
 }
 
 function readTls(tls: { certFile: string; keyFile: string }): { cert: Buffer; key: Buffer } {
@@ -69,7 +69,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandling(app);
-  installAccessControl(app, {
+  const { sessions } = installAccessControl(app, {
     pool: deps.pool,
     logger: deps.logger.child({ component: 'access' }),
     oidc: deps.auth.oidc,
@@ -77,6 +77,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     tokenTouchMs: deps.auth.tokenTouchMs,
     authFailureLimit: deps.http.authFailureLimit,
     authFailureWindowMs: deps.http.authFailureWindowMs,
+    recheckMs: deps.auth.recheckMs,
   });
   // HSTS and upgrade-insecure-requests only mean something over TLS: on plain HTTP (loopback,
   // or TLS ended at a proxy) the latter would send the documentation's own requests to https.
@@ -128,7 +129,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(deviceRoutes, { prefix: '/api/v1', pool: deps.pool });
   await app.register(observationRoutes, { prefix: '/api/v1', pool: deps.pool });
   await app.register(deadLetterRoutes, { prefix: '/api/v1', pool: deps.pool });
-  await app.register(authRoutes, { prefix: '/api/v1', pool: deps.pool });
+  await app.register(authRoutes, { prefix: '/api/v1', pool: deps.pool, sessions });
   for (const plugin of deps.plugins ?? []) await app.register(plugin);
   return app;
 }

@@ -17,6 +17,7 @@ import { recordAudit } from './audit.ts';
 import { FailureLimiter } from './failure-limiter.ts';
 import { roleAllows, type Access, type Identity } from './identity.ts';
 import { looksLikeJwt, type OidcVerifier } from './oidc.ts';
+import { LiveSessions } from './live-sessions.ts';
 import { DeviceScopes, UNRESTRICTED, type DeviceScope } from './scope.ts';
 import { TokenTouch, verifyApiToken } from './tokens.ts';
 
@@ -28,6 +29,11 @@ declare module 'fastify' {
     deviceScope(): Promise<DeviceScope>;
     /** Extra fields for this request's audit entry (ids created by the route). */
     auditTarget: Record<string, unknown> | null;
+    /**
+     * For streams: `close` is called if the identity stops being valid (revoked, expired)
+     * while the stream is open. Returns the function to call when the stream ends.
+     */
+    liveSession(close: () => void): () => void;
   }
   interface FastifyContextConfig {
     access?: Access;
@@ -44,6 +50,8 @@ export interface AccessControlDeps {
   tokenTouchMs: number;
   authFailureLimit: number;
   authFailureWindowMs: number;
+  /** How often open streams re-check their identity. */
+  recheckMs: number;
 }
 
 const PUBLIC_PATHS = new Set(['/health', '/ready']);
@@ -97,11 +105,16 @@ function challenge(reply: FastifyReply, req: FastifyRequest, error?: string): vo
   reply.header('www-authenticate', `Bearer realm="vigie"${error ? `, error="${error}"` : ''}${basic}`);
 }
 
-export function installAccessControl(app: FastifyInstance, deps: AccessControlDeps): void {
+export function installAccessControl(app: FastifyInstance, deps: AccessControlDeps): { sessions: LiveSessions } {
   const scopes = new DeviceScopes(deps.pool);
   const limiter = new FailureLimiter(deps.authFailureLimit, deps.authFailureWindowMs);
   const touch = new TokenTouch(deps.pool, deps.tokenTouchMs, (err) => deps.logger.warn({ err }, 'could not record a token use'));
   const restrictedNothing: DeviceScope = { all: false, has: () => false, restrict: () => [''], restrictList: () => [''] };
+  const sessions = new LiveSessions(deps.pool, deps.recheckMs, deps.logger);
+  app.addHook('onClose', async () => sessions.stop());
+  app.decorateRequest('liveSession', function (this: FastifyRequest, close: () => void): () => void {
+    return this.identity ? sessions.open(this.identity, close) : () => {};
+  });
 
   app.decorateRequest('identity', null);
   app.decorateRequest('auditTarget', null);
@@ -177,4 +190,5 @@ export function installAccessControl(app: FastifyInstance, deps: AccessControlDe
     }
     return payload;
   });
+  return { sessions };
 }

@@ -56,6 +56,8 @@ export interface Identity {
   tokenId?: string;
   /** Display name: the token's name or the user's name. */
   name?: string;
+  /** When it stops being valid (ms since the epoch): token expiry, or the JWT's `exp`. */
+  expiresAt?: number;
   via: 'token' | 'oidc' | 'cli';
 }
 

@@ -121,7 +121,10 @@ export class OidcVerifier {
     const subject = typeof user === 'string' && user ? user : payload.sub;
     if (!subject) return { ok: false, status: 401, reason: 'token has no subject' };
     const name = claimAt(payload, 'name');
-    return { ok: true, identity: { subject: `oidc:${subject}`, role, domains, via: 'oidc', ...(typeof name === 'string' ? { name } : {}) } };
+    return {
+      ok: true,
+      identity: { subject: `oidc:${subject}`, role, domains, via: 'oidc', ...(typeof name === 'string' ? { name } : {}), ...(payload.exp ? { expiresAt: payload.exp * 1000 } : {}) },
+    };
   }
 }
 

@@ -8,6 +8,7 @@ import { errorSchema, limitParam, listOf, timeParam } from '../api/query-params.
 import { VigieError } from '../errors.ts';
 import { listAudit } from './audit.ts';
 import { domainGrantSchema, parseDomainWords, roleSchema } from './identity.ts';
+import type { LiveSessions } from './live-sessions.ts';
 import { domainsWithin } from './scope.ts';
 import { createToken, getToken, listTokens, revokeToken } from './tokens.ts';
 
@@ -40,7 +41,7 @@ const auditViewSchema = z.object({
   userAgent: z.string().nullable(),
 });
 
-export async function authRoutes(app: FastifyInstance, opts: { pool: pg.Pool }): Promise<void> {
+export async function authRoutes(app: FastifyInstance, opts: { pool: pg.Pool; sessions: LiveSessions }): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const { pool } = opts;
 
@@ -124,6 +125,7 @@ export async function authRoutes(app: FastifyInstance, opts: { pool: pg.Pool }):
       const t = await getToken(pool, req.params.id);
       if (!t || !domainsWithin(t.domains, req.identity!.domains)) throw notFound(`no token ${req.params.id}`);
       if (!(await revokeToken(pool, req.params.id, req.identity!.subject))) throw notFound(`no active token ${req.params.id}`);
+      opts.sessions.revoked(req.params.id);
       reply.status(204);
       return null;
     },

@@ -149,7 +149,7 @@ export class TokenTouch {
 export async function verifyApiToken(pool: pg.Pool, secret: string): Promise<Identity | null> {
   if (typeof secret !== 'string' || secret.length < 16 || secret.length > 512) return null;
   const { rows } = await pool.query(
-    `select id, name, role, domains from api_tokens
+    `select id, name, role, domains, expires_at from api_tokens
       where secret_sha256 = $1 and revoked_at is null and (expires_at is null or expires_at > now())`,
     [hashSecret(secret)],
   );
@@ -158,5 +158,13 @@ export async function verifyApiToken(pool: pg.Pool, secret: string): Promise<Ide
   const role = roleSchema.safeParse(r.role);
   const domains = domainsColumn.safeParse(r.domains);
   if (!role.success || !domains.success) return null;
-  return { subject: `token:${r.id}`, role: role.data, domains: domains.data ?? 'all', tokenId: r.id, name: r.name, via: 'token' };
+  return {
+    subject: `token:${r.id}`,
+    role: role.data,
+    domains: domains.data ?? 'all',
+    tokenId: r.id,
+    name: r.name,
+    via: 'token',
+    ...(r.expires_at ? { expiresAt: (r.expires_at as Date).getTime() } : {}),
+  };
 }

@@ -13,6 +13,8 @@ export interface SseClient {
   frames: SseFrame[];
   status: number;
   headers: http.IncomingHttpHeaders;
+  /** Resolves when the server ends the stream (or the connection drops). */
+  ended: Promise<void>;
   close(): void;
 }
 
@@ -43,7 +45,8 @@ export function openSse(url: string, headers: Record<string, string> = {}): Prom
           frames.push(f);
         }
       });
-      resolve({ frames, status: res.statusCode ?? 0, headers: res.headers, close: () => req.destroy() });
+      const ended = new Promise<void>((done) => res.on('close', () => done()));
+      resolve({ frames, status: res.statusCode ?? 0, headers: res.headers, ended, close: () => req.destroy() });
     });
     req.on('error', (err) => {
       if ((err as NodeJS.ErrnoException).code !== 'ECONNRESET') reject(err);

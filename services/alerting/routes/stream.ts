@@ -28,16 +28,20 @@ export async function streamRoutes(app: FastifyInstance, opts: { runtime: Alerti
     const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
     heartbeat.unref();
     engine.on('alert', onEvent);
+    let release = () => {};
     const close = () => {
       clearInterval(heartbeat);
       engine.off('alert', onEvent);
       open.delete(end);
+      release();
     };
     const end = () => {
       close();
       res.end();
     };
     open.add(end);
+    // A token revoked or expired while the stream is open ends it.
+    release = req.liveSession(end);
     req.raw.on('close', close);
   });
 }

@@ -68,14 +68,18 @@ export function streamRoutes(env: { hub: LiveHub; heartbeatMs: number }) {
         });
         res.write(`retry: 3000\n: connected ${new Date().toISOString()}\n\n`);
         let closed = false;
+        let release = () => {};
         const close = () => {
           if (closed) return;
           closed = true;
           open.delete(close);
+          release();
           unsubscribe();
           clearInterval(beat);
           res.end();
         };
+        // A token revoked or expired while the stream is open ends it.
+        release = req.liveSession(close);
         const write = (text: string) => {
           if (closed) return;
           res.write(text);
