@@ -3,7 +3,7 @@
  * TLS with a self-signed certificate, rate limits on failed authentications per address and
  * on requests per identity, CORS when configured, secrets redacted from logs.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
@@ -16,7 +16,8 @@ import { loadConfig } from '../../services/config.ts';
 import { REDACT } from '../../services/logger.ts';
 import { bearer, createTestToken } from '../helpers/auth.ts';
 import { createTestDatabase } from '../helpers/database.ts';
-import { startTestPlatform, TEST_ADMIN_TOKEN } from '../helpers/platform.ts';
+import { startChildPlatform } from '../helpers/child-platform.ts';
+import { startTestPlatform, TEST_ADMIN_TOKEN, TEST_MQTT_URL } from '../helpers/platform.ts';
 
 t.test('the API listens on loopback unless told otherwise', async (t) => {
   t.equal(loadConfig({}).http.host, '127.0.0.1');
@@ -40,6 +41,27 @@ t.test('no identity configured: another address is refused, loopback starts and 
   const exposed = await startTestPlatform({ db, env: { VIGIE_ADMIN_TOKEN: '', VIGIE_HTTP_HOST: '0.0.0.0' } });
   t.match(exposed.platform.httpUrl, /^http:\/\/127\.0\.0\.1:\d+$/);
   await exposed.stop();
+});
+
+t.test('vigie start: says it stays on loopback, refuses to expose an unprotected API', async (t) => {
+  const db = await createTestDatabase();
+  t.teardown(() => db.drop());
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VIGIE_') && k !== 'DATABASE_URL' && k !== 'MQTT_URL'));
+  const env = { DATABASE_URL: db.url, MQTT_URL: TEST_MQTT_URL, VIGIE_TOPIC_PREFIX: `t${Date.now()}/`, VIGIE_MQTT_CLIENT_ID: `v${Date.now()}`.slice(0, 23), VIGIE_RULES_DIR: 'rules' };
+  const refused = await new Promise<{ code: number; stderr: string }>((resolve) =>
+    execFile(process.execPath, ['bin/vigie.js', 'start'], { env: { ...clean, ...env, VIGIE_HTTP_HOST: '0.0.0.0', VIGIE_HTTP_PORT: '0' }, timeout: 120_000 }, (err, _o, stderr) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr }),
+    ),
+  );
+  t.equal(refused.code, 1);
+  t.match(refused.stderr, /refusing to listen on 0\.0\.0\.0 with no way to authenticate: set VIGIE_ADMIN_TOKEN, create a token with "vigie token create --role admin", or configure VIGIE_OIDC_ISSUER/);
+  const child = await startChildPlatform({ ...env, VIGIE_ADMIN_TOKEN: '' });
+  t.teardown(async () => {
+    child.child.kill('SIGTERM');
+    await child.exited;
+  });
+  t.match(child.output(), /no identity configured.*listening on loopback only/);
+  t.equal((await fetch(`${child.url}/api/v1/devices`)).status, 401);
 });
 
 t.test('TLS with a self-signed certificate', async (t) => {
