@@ -78,6 +78,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     authFailureLimit: deps.http.authFailureLimit,
     authFailureWindowMs: deps.http.authFailureWindowMs,
     recheckMs: deps.auth.recheckMs,
+    metricsRegistry: deps.metricsRegistry,
   });
   // HSTS and upgrade-insecure-requests only mean something over TLS: on plain HTTP (loopback,
   // or TLS ended at a proxy) the latter would send the documentation's own requests to https.

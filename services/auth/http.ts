@@ -12,6 +12,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type pg from 'pg';
+import client from 'prom-client';
 import { VigieError } from '../errors.ts';
 import { recordAudit } from './audit.ts';
 import { FailureLimiter } from './failure-limiter.ts';
@@ -52,6 +53,7 @@ export interface AccessControlDeps {
   authFailureWindowMs: number;
   /** How often open streams re-check their identity. */
   recheckMs: number;
+  metricsRegistry: client.Registry;
 }
 
 const PUBLIC_PATHS = new Set(['/health', '/ready']);
@@ -111,6 +113,17 @@ export function installAccessControl(app: FastifyInstance, deps: AccessControlDe
   const touch = new TokenTouch(deps.pool, deps.tokenTouchMs, (err) => deps.logger.warn({ err }, 'could not record a token use'));
   const restrictedNothing: DeviceScope = { all: false, has: () => false, restrict: () => [''], restrictList: () => [''] };
   const sessions = new LiveSessions(deps.pool, deps.recheckMs, deps.logger);
+  // Refusals are counted, not logged one by one (a scan would flood the log).
+  const refusals = new client.Counter({
+    name: 'vigie_auth_refusals_total',
+    help: 'Requests refused by access control: unauthenticated (401), forbidden (403), too many failures (429), identity provider away (503)',
+    labelNames: ['status'],
+    registers: [deps.metricsRegistry],
+  });
+  const refuse = (status: number, code: string, message: string): VigieError => {
+    refusals.inc({ status: String(status) });
+    return new VigieError(code, message, { statusCode: status });
+  };
   app.addHook('onClose', async () => sessions.stop());
   app.decorateRequest('liveSession', function (this: FastifyRequest, close: () => void): () => void {
     return this.identity ? sessions.open(this.identity, close) : () => {};
@@ -132,12 +145,12 @@ export function installAccessControl(app: FastifyInstance, deps: AccessControlDe
     const wait = limiter.blockedFor(req.ip);
     if (wait > 0) {
       reply.header('retry-after', String(Math.ceil(wait / 1000)));
-      throw new VigieError('VIGIE_ERR_AUTH_RATE_LIMITED', 'too many failed authentications from this address; try again later', { statusCode: 429 });
+      throw refuse(429, 'VIGIE_ERR_AUTH_RATE_LIMITED', 'too many failed authentications from this address; try again later');
     }
     const secret = credentialsOf(req.headers.authorization);
     if (!secret) {
       challenge(reply, req);
-      throw new VigieError('VIGIE_ERR_UNAUTHENTICATED', 'authentication required: send Authorization: Bearer <API token or OpenID Connect access token>', { statusCode: 401 });
+      throw refuse(401, 'VIGIE_ERR_UNAUTHENTICATED', 'authentication required: send Authorization: Bearer <API token or OpenID Connect access token>');
     }
     let identity: Identity | null = null;
     let refusal: { status: 401 | 403 | 503; reason: string } = { status: 401, reason: 'unknown, expired or revoked token' };
@@ -152,16 +165,16 @@ export function installAccessControl(app: FastifyInstance, deps: AccessControlDe
       if (refusal.status === 401) {
         limiter.fail(req.ip);
         challenge(reply, req, 'invalid_token');
-        throw new VigieError('VIGIE_ERR_UNAUTHENTICATED', `invalid credentials: ${refusal.reason}`, { statusCode: 401 });
+        throw refuse(401, 'VIGIE_ERR_UNAUTHENTICATED', `invalid credentials: ${refusal.reason}`);
       }
-      if (refusal.status === 503) throw new VigieError('VIGIE_ERR_IDP_UNAVAILABLE', `cannot check the token: ${refusal.reason}`, { statusCode: 503 });
-      throw new VigieError('VIGIE_ERR_FORBIDDEN', refusal.reason, { statusCode: 403 });
+      if (refusal.status === 503) throw refuse(503, 'VIGIE_ERR_IDP_UNAVAILABLE', `cannot check the token: ${refusal.reason}`);
+      throw refuse(403, 'VIGIE_ERR_FORBIDDEN', refusal.reason);
     }
     req.identity = identity;
     if (identity.tokenId) touch.touch(identity.tokenId);
     const access = requiredAccess(req);
     if (!roleAllows(identity.role, access)) {
-      throw new VigieError('VIGIE_ERR_FORBIDDEN', `role ${identity.role} may not do this (needs ${access} access)`, { statusCode: 403 });
+      throw refuse(403, 'VIGIE_ERR_FORBIDDEN', `role ${identity.role} may not do this (needs ${access} access)`);
     }
   });
 

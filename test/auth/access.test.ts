@@ -49,6 +49,12 @@ t.test('/metrics: open from loopback, token from elsewhere (VIGIE_METRICS_ACCESS
   t.equal((await app.inject({ method: 'GET', url: '/metrics', remoteAddress: '10.1.2.3' })).statusCode, 200, 'with a token');
 });
 
+t.test('refusals are counted on /metrics', async (t) => {
+  const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+  const count = (status: string) => Number(new RegExp(`^vigie_auth_refusals_total\\{status="${status}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+  t.ok(count('401') >= ops.length - 2, `401 refusals counted (${count('401')})`);
+});
+
 t.test('roles: each gets 403 outside what it may do', async (t) => {
   const viewer = await createTestToken(pool, 'viewer');
   const operator = await createTestToken(pool, 'operator');
