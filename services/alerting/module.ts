@@ -14,6 +14,7 @@ import { FeedHub } from '../cluster/feed-hub.ts';
 import type { ModuleFactory, PlatformModule } from '../platform-module.ts';
 import { AlertEngine, systemClock, type AlertEventType, type Clock } from './engine.ts';
 import { createAlertingInstruments } from './instruments.ts';
+import { mqttTopicProblem, OutboundPolicy } from './notify/outbound.ts';
 import { OutboxWorker } from './notify/outbox.ts';
 import { alertRoutes } from './routes/alerts.ts';
 import { ruleRoutes } from './routes/rules.ts';
@@ -33,6 +34,9 @@ export const alertingModule: ModuleFactory = async (ctx): Promise<PlatformModule
   const { pool, bus } = ctx;
   const deviceInfo = (id: string): DeviceInfo => ctx.registry.get(id) ?? { id };
   if (!cfg.webhook.secret) logger.warn('VIGIE_ALERT_WEBHOOK_SECRET is not set: webhook deliveries are not signed');
+  const policy = new OutboundPolicy(cfg.webhook.allow, cfg.webhook.url ? [cfg.webhook.url] : []);
+  for (const problem of policy.invalid) logger.warn({ problem }, 'VIGIE_ALERT_WEBHOOK_ALLOW entry ignored');
+  const ingestRoutes = ctx.config.formats.routes;
   const instruments = createAlertingInstruments(ctx.telemetry.registry);
   const newEngine = (clock: Clock = systemClock) =>
     new AlertEngine({ instruments, pool, logger, deviceInfo, clock, tickMs: cfg.tickMs, maxLagMs: cfg.maxLagMs });
@@ -97,8 +101,9 @@ export const alertingModule: ModuleFactory = async (ctx): Promise<PlatformModule
   const outbox = new OutboxWorker({
     pool,
     logger,
-    webhook: { ...cfg.webhook, defaultUrl: cfg.webhook.url },
+    webhook: { ...cfg.webhook, defaultUrl: cfg.webhook.url, policy },
     mqttTopicRoot: cfg.mqttTopic,
+    ingestRoutes,
     publish: (topic, payload, retain) => ctx.ingest.source.publish(topic, payload, { qos: 1, retain }),
     pollMs: cfg.outboxPollMs,
   });
@@ -137,6 +142,19 @@ export const alertingModule: ModuleFactory = async (ctx): Promise<PlatformModule
       const e = engine.event(type, alert);
       await appendAlertStream(pool, [e]);
       engine.emit('alert', e);
+    },
+    checkTargets: async (rule) => {
+      for (const target of [...rule.notify, ...(rule.escalate?.notify ?? [])]) {
+        if (target.type === 'webhook' && target.url) {
+          const verdict = await policy.check(target.url);
+          if (!verdict.ok) return `webhook ${target.url}: ${verdict.reason}`;
+        }
+        if (target.type === 'mqtt' && target.topic) {
+          const problem = mqttTopicProblem(target.topic, cfg.mqttTopic, ingestRoutes);
+          if (problem) return `mqtt ${target.topic}: ${problem}`;
+        }
+      }
+      return null;
     },
     async caughtUp(timeoutMs) {
       if (!feed) throw new Error('this process does not run the alert evaluator');

@@ -4,6 +4,7 @@
  * hub, the device lookup, and the ways an API change reaches the evaluator wherever it runs.
  */
 import type pg from 'pg';
+import type { Rule } from '../../schemas/alerting.ts';
 import type { FeedHub } from '../cluster/feed-hub.ts';
 import type { AlertEngine, AlertEventType } from './engine.ts';
 import type { DeviceInfo } from './scope.ts';
@@ -27,6 +28,8 @@ export interface AlertingRuntime {
   publishEvent(type: AlertEventType, alert: AlertView): Promise<void>;
   /** Resolves once this process's evaluator has handled every commit made before the call. */
   caughtUp(timeoutMs?: number): Promise<void>;
+  /** Why a rule's notification targets are refused (webhook allow-list, MQTT namespace), or null. */
+  checkTargets(rule: Rule): Promise<string | null>;
 }
 
 const runtimes = new WeakMap<pg.Pool, AlertingRuntime>();

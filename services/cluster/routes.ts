@@ -11,6 +11,8 @@ export function clusterRoutes(env: { pool: pg.Pool; leases: LeaseManager; role: 
     app.withTypeProvider<ZodTypeProvider>().get(
       '/api/v1/cluster',
       {
+        // Host names and process ids of the deployment: for its operators.
+        config: { access: 'admin' },
         schema: {
           tags: ['health'],
           summary: 'Scaling out: this process, the holder of each singleton role, the commit feed and its consumers',

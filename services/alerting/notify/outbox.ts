@@ -13,6 +13,8 @@ import type pg from 'pg';
 import type { AlertView } from '../store/alerts.ts';
 import { recordDelivery } from '../store/alerts.ts';
 import { dueNotifications, markDelivered, markFailed, type OutboxRow } from '../store/outbox.ts';
+import type { TopicRoute } from '../../../ingest/topic-routes.ts';
+import { mqttTopicProblem } from './outbound.ts';
 import { attemptWebhook, type WebhookOptions } from './webhook.ts';
 
 /** `vigie/alerts/<rule>/<device>[/<channel>]`: one retained topic per open-able alert. */
@@ -25,6 +27,8 @@ export interface OutboxDeps {
   logger: Logger;
   webhook: WebhookOptions & { defaultUrl?: string };
   mqttTopicRoot: string;
+  /** Ingest subscriptions: an alert topic matching one would be read back as telemetry. */
+  ingestRoutes: readonly TopicRoute[];
   publish: (topic: string, payload: string, retain: boolean) => Promise<void>;
   /** Polling period (due retries); NOTIFY wakes the worker for new rows. */
   pollMs: number;
@@ -115,6 +119,9 @@ export class OutboxWorker {
       case 'mqtt': {
         const alert = (JSON.parse(row.body) as { alert: AlertView }).alert;
         const topic = t.topic ?? alertTopic(this.d.mqttTopicRoot, alert);
+        // Rule files are checked here too: they reach the outbox without the API's validation.
+        const problem = mqttTopicProblem(topic, this.d.mqttTopicRoot, this.d.ingestRoutes);
+        if (problem) return { target: `mqtt:${topic}`, ok: false, httpStatus: null, error: `refused: ${problem}`, retryable: false };
         try {
           // Retained, so a sign or SCADA that reconnects reads the current state at once.
           // While the broker is away mqtt.js queues QoS 1 messages: bound the wait, retry later.

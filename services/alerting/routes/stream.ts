@@ -21,7 +21,8 @@ export async function streamRoutes(app: FastifyInstance, opts: { runtime: Alerti
   app.addHook('preClose', async () => {
     for (const end of [...open]) end();
   });
-  app.get('/alerts/stream', { schema: { tags: ['alerts'], summary: 'Live alert events (text/event-stream); resume with Last-Event-ID' } }, async (req, reply) => {
+  app.get('/alerts/stream', { schema: { tags: ['alerts'], summary: 'Live alert events (text/event-stream); only alerts of devices the caller may see; resume with Last-Event-ID' } }, async (req, reply) => {
+    const scope = await req.deviceScope();
     const header = req.headers['last-event-id'];
     const query = (req.query ?? {}) as { lastEventId?: string };
     const lastId = (Array.isArray(header) ? header[0] : header) ?? query.lastEventId;
@@ -32,21 +33,26 @@ export async function streamRoutes(app: FastifyInstance, opts: { runtime: Alerti
     let closed = false;
     let unsubscribe: () => void = () => {};
     let heartbeat: NodeJS.Timeout | undefined;
+    let release = () => {};
     const end = () => {
       if (closed) return;
       closed = true;
       clearInterval(heartbeat);
       unsubscribe();
       open.delete(end);
+      release();
       res.end();
     };
-    const write = (rows: Array<{ seq: number; event: StreamEvent }>) => {
+    const write = (all: Array<{ seq: number; event: StreamEvent }>) => {
+      const rows = all.filter((r) => scope.has(r.event.alert.deviceId));
       if (closed || rows.length === 0) return;
       res.write(rows.map((r) => `id: ${r.seq}\nevent: ${r.event.type}\ndata: ${JSON.stringify(r.event)}\n\n`).join(''));
       if (res.writableLength > MAX_BUFFERED_BYTES) end();
     };
     open.add(end);
     req.raw.on('close', end);
+    // A token revoked or expired while the stream is open ends it.
+    release = req.liveSession(end);
     let held: Array<{ seq: number; event: StreamEvent }> | null = lastId ? [] : null;
     const upTo = hub.position;
     unsubscribe = hub.subscribe({
