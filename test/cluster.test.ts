@@ -21,7 +21,7 @@ import t from 'tap';
 import { stringify } from 'yaml';
 import { startChildPlatform, type ChildPlatform } from './helpers/child-platform.ts';
 import { createTestDatabase } from './helpers/database.ts';
-import { TEST_MQTT_URL } from './helpers/platform.ts';
+import { authHeaders, TEST_MQTT_URL } from './helpers/platform.ts';
 import { openSse, type SseClient } from './helpers/sse.ts';
 import { waitFor } from './helpers/wait.ts';
 
@@ -96,6 +96,7 @@ const env = (i: number): Record<string, string> => ({
   VIGIE_BATCH_MS: '20',
   VIGIE_LEASE_CHECK_MS: '300',
   VIGIE_ALERT_TICK_MS: '3600000',
+  VIGIE_ALERT_WEBHOOK_ALLOW: `${hook}`,
   VIGIE_ALERT_WEBHOOK_BACKOFF_MS: '100',
   VIGIE_ALERT_WEBHOOK_RETRIES: '20',
   VIGIE_ALERT_WEBHOOK_TIMEOUT_MS: '2000',
@@ -125,7 +126,7 @@ interface ClusterView {
   pendingNotifications: number;
   feed: { last: number; consumers: Array<{ name: string; seq: number; behind: number }> };
 }
-const cluster = async (p: ChildPlatform) => (await (await fetch(`${p.url}/api/v1/cluster`)).json()) as ClusterView;
+const cluster = async (p: ChildPlatform) => (await (await fetch(`${p.url}/api/v1/cluster`, { headers: authHeaders() })).json()) as ClusterView;
 const count = async (sql: string, params: unknown[] = []) => Number((await pool.query(sql, params)).rows[0].n);
 const holderOf = async (role: string, among: ChildPlatform[]) => {
   const views = await Promise.all(among.map(cluster));
@@ -161,8 +162,8 @@ async function allEvents(e: { firing: number; resolved: number }): Promise<void>
 const seen = (c: SseClient, event: string) => c.frames.filter((f) => f.event === event);
 
 t.test('three processes: stored once, alerted once, notified at least once, streamed everywhere', async (t) => {
-  const obsStreams = await Promise.all(procs.map((p) => openSse(`${p.url}/api/v1/stream?device=${Array.from({ length: DEVICES }, (_, i) => `room-${i}`).join(',')}`)));
-  const alertStreams = await Promise.all(procs.map((p) => openSse(`${p.url}/api/v1/alerts/stream`)));
+  const obsStreams = await Promise.all(procs.map((p) => openSse(`${p.url}/api/v1/stream?device=${Array.from({ length: DEVICES }, (_, i) => `room-${i}`).join(',')}`, authHeaders())));
+  const alertStreams = await Promise.all(procs.map((p) => openSse(`${p.url}/api/v1/alerts/stream`, authHeaders())));
   streams.push(...obsStreams, ...alertStreams);
   const holders = await Promise.all(['alerting', 'notify', 'sparkplug', 'maintenance'].map((r) => holderOf(r, procs)));
   t.ok(holders.every(Boolean), 'every singleton has exactly one holder');
@@ -192,7 +193,7 @@ t.test('three processes: stored once, alerted once, notified at least once, stre
   }
   // Resumption on another process: the ids are the feed's, valid everywhere.
   const mid = seen(obsStreams[0]!, 'observation')[DEVICES * 2 - 1]!;
-  const resumed = await openSse(`${procs[2]!.url}/api/v1/stream?device=${Array.from({ length: DEVICES }, (_, i) => `room-${i}`).join(',')}`, { 'last-event-id': mid.id! });
+  const resumed = await openSse(`${procs[2]!.url}/api/v1/stream?device=${Array.from({ length: DEVICES }, (_, i) => `room-${i}`).join(',')}`, { ...authHeaders(), 'last-event-id': mid.id! });
   streams.push(resumed);
   await waitFor(() => seen(resumed, 'observation').length >= DEVICES * (round - 2), 10_000, 'replay on another process');
   t.same(
