@@ -118,7 +118,7 @@ export const configSchema = z.object({
   VIGIE_ROLLUP_INTERVAL_MS: int(1000, 50, 3_600_000).describe('Plain PostgreSQL: how often touched rollup buckets are recomputed.'),
   VIGIE_SERIES_MAX_POINTS: int(200_000, 100, 10_000_000).describe('GET /api/v1/series refuses requests above this many series x buckets (400).'),
   VIGIE_STREAM_HEARTBEAT_MS: int(15_000, 100, 600_000).describe('SSE heartbeat comment interval.'),
-  VIGIE_STREAM_REPLAY: int(10_000, 0, 1_000_000).describe('Observations kept in memory for SSE resumption with Last-Event-ID.'),
+  VIGIE_STREAM_REPLAY: int(10_000, 0, 1_000_000).describe('Most commits one SSE resumption (Last-Event-ID) replays from the commit feed; beyond, a reset event.'),
   VIGIE_INFLUX_URL: z.string().url().optional().describe('InfluxDB v2 (or compatible) URL; unset disables the mirror.'),
   VIGIE_INFLUX_ORG: z.string().default('vigie'),
   VIGIE_INFLUX_BUCKET: z.string().default('vigie'),

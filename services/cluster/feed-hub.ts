@@ -49,9 +49,22 @@ export class FeedHub<R extends SeqRow> {
 
   async start(): Promise<void> {
     this.served = await this.o.last();
-    this.unsubscribe.push(await this.o.bus.on(this.o.channel, () => this.pump()));
+    this.unsubscribe.push(
+      await this.o.bus.on(this.o.channel, (payload) => {
+        // Nobody listening here: no need to read the rows, only to know how far the table goes
+        // (the payload is the newest committed seq; notifications arrive in commit order).
+        const seq = Number(payload);
+        if (this.subscribers.size === 0 && !this.pumping && Number.isSafeInteger(seq) && seq > 0) {
+          this.served = Math.max(this.served, seq);
+          return;
+        }
+        this.pump();
+      }),
+    );
     this.unsubscribe.push(this.o.bus.onReconnect(() => this.pump()));
     this.started = true;
+    // A row committed between reading the last seq and LISTEN taking effect.
+    this.pump();
   }
 
   stop(): void {
