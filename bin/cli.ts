@@ -3,7 +3,9 @@
  */
 import { Command } from 'commander';
 import { registerBacktest } from './commands/backtest.ts';
+import { registerCredentials } from './commands/credentials.ts';
 import { registerExport } from './commands/export.ts';
+import { registerMosquittoConfig } from './commands/mosquitto-config.ts';
 import { registerSimulate } from './commands/simulate.ts';
 import { registerStart } from './commands/start.ts';
 
@@ -13,4 +15,6 @@ registerStart(program);
 registerSimulate(program);
 registerBacktest(program);
 registerExport(program);
+registerCredentials(program);
+registerMosquittoConfig(program);
 await program.parseAsync(process.argv);
