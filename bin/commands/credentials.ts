@@ -6,7 +6,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { accountNameSchema, type AccountKind, type GatewayScopes } from '../../schemas/index.ts';
+import type { AccountKind, GatewayScopes } from '../../schemas/index.ts';
+import { provisionRegistry } from '../../services/broker-auth/provision.ts';
 import { createCredential, listCredentials, revokeCredentials, type CredentialRow } from '../../services/broker-auth/store.ts';
 import { loadConfig, type Config } from '../../services/config.ts';
 import { createLogger } from '../../services/logger.ts';
@@ -120,27 +121,4 @@ export function registerCredentials(program: Command): void {
         out(`${Object.keys(passwords).length} credentials written to ${opts.out}`);
       });
     });
-}
-
-/** `format` tags (infra/demo/devices.yaml) of devices that reach the broker through a gateway. */
-const GATEWAY_FORMATS = new Set(['ttn-v3', 'chirpstack-v4', 'sparkplug-b', 'sparkplug-b-device', 'ngsi']);
-
-/**
- * One credential per registry device whose id can be a username, and per gateway with the
- * gateway's scopes; earlier ones with the same label are revoked first (re-provisioning).
- */
-export async function provisionRegistry(pool: import('pg').Pool, registryPath: string, label: string): Promise<Record<string, string>> {
-  const registry = loadRegistry(registryPath);
-  await revokeCredentials(pool, { label });
-  const passwords: Record<string, string> = {};
-  for (const d of registry.devices) {
-    // Sparkplug devices (`group:node:device`) publish through their edge node's account, and
-    // devices whose `format` tag names a network server or partner through their gateway's.
-    if (!accountNameSchema.safeParse(d.id).success || GATEWAY_FORMATS.has(d.tags.format ?? '')) continue;
-    passwords[d.id] = (await createCredential(pool, { kind: 'device', username: d.id, label })).secret;
-  }
-  for (const g of registry.gateways) {
-    passwords[g.id] = (await createCredential(pool, { kind: 'gateway', username: g.id, scopes: { tts: g.tts, chirpstack: g.chirpstack, sparkplug: g.sparkplug, ngsi: g.ngsi }, label })).secret;
-  }
-  return passwords;
 }
