@@ -11,7 +11,13 @@ import { createCredential, revokeCredentials } from '../services/broker-auth/sto
 import { startTestPlatform, type TestPlatform } from './helpers/platform.ts';
 import { waitFor } from './helpers/wait.ts';
 
-const tp = await startTestPlatform({ embeddedBroker: true, env: { VIGIE_MQTT_AUTH: 'on', VIGIE_MQTT_AUTH_CACHE_SECONDS: '1' } });
+// The API-token verifier is the HTTP side's (verifyApiToken, wired by the composition root);
+// this stand-in only exercises the seam: two known tokens and their roles.
+const ADMIN_TOKEN = `adm-${randomBytes(12).toString('hex')}`;
+const VIEWER_TOKEN = `view-${randomBytes(12).toString('hex')}`;
+const mqttTokenVerifier = async (password: string) =>
+  password === ADMIN_TOKEN ? { role: 'admin', subject: 'ops-admin' } : password === VIEWER_TOKEN ? { role: 'viewer', subject: 'ops-viewer' } : null;
+const tp = await startTestPlatform({ embeddedBroker: true, env: { VIGIE_MQTT_AUTH: 'on', VIGIE_MQTT_AUTH_CACHE_SECONDS: '1' }, platformOptions: { mqttTokenVerifier } });
 t.teardown(() => tp.stop());
 const P = tp.prefix;
 const open: MqttClient[] = [];
@@ -188,4 +194,14 @@ t.test('revoking a credential disconnects its clients and refuses the next login
   await closed;
   t.pass('the connected client was disconnected by the sweep');
   t.equal(await refusedConnect({ username: 'auth-dev-c', password: tmp.secret }), 4, 'the revoked secret no longer logs in');
+});
+
+t.test('an API token with the admin role, as the password with any username, publishes under every ingest topic', async (t) => {
+  const c = await connect({ username: 'whoever', password: ADMIN_TOKEN });
+  await c.publishAsync(`${P}vigie/auth-token-dev/telemetry`, reading(8), { qos: 1 });
+  await c.publishAsync(`${P}spBv1.0/any/NBIRTH/node`, Buffer.from([]), { qos: 1 });
+  await waitFor(async () => (await values('auth-token-dev')).length === 1, 15_000, 'the reading');
+  await publishAndExpectClose(c, `${P}vigie/alerts/ice-alarm/rws-1`, 'forged');
+  t.equal(metric(await metrics(tp), 'vigie_mqtt_publish_refused_total', 'account="token:ops-admin"'), 1, 'not alert events, though');
+  t.equal(await refusedConnect({ username: 'whoever', password: VIEWER_TOKEN }), 4, 'a viewer token is no broker login');
 });

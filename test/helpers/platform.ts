@@ -14,7 +14,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { createCredential } from '../../services/broker-auth/store.ts';
 import { loadConfig, type RawConfig } from '../../services/config.ts';
 import { createLogger } from '../../services/logger.ts';
-import { startPlatform, type Platform } from '../../services/platform.ts';
+import { startPlatform, type Platform, type PlatformOptions } from '../../services/platform.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 
 export const TEST_MQTT_URL = process.env.TEST_MQTT_URL || 'mqtt://127.0.0.1:1883';
@@ -40,6 +40,8 @@ export interface TestPlatformOptions {
   db?: TestDatabase;
   prefix?: string;
   dataDir?: string;
+  /** Parts wired in by the composition root (e.g. the MQTT token verifier). */
+  platformOptions?: PlatformOptions;
 }
 
 export async function startTestPlatform(options: TestPlatformOptions = {}): Promise<TestPlatform> {
@@ -64,7 +66,7 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
     ...(options.env as Record<string, string>),
   };
   const config = loadConfig(env);
-  const platform = await startPlatform(config, createLogger(config.logLevel));
+  const platform = await startPlatform(config, createLogger(config.logLevel), options.platformOptions);
   const clients: MqttClient[] = [];
   let login: Promise<{ username: string; password: string } | undefined> | undefined;
   const publisherLogin = () =>
