@@ -93,7 +93,7 @@ export const configSchema = z.object({
 
   // --- Embedded broker security (README, "Devices and the broker"; services/broker-auth) ---
   VIGIE_MQTT_AUTH: z.enum(['on', 'off']).default('on').describe('Embedded broker: every client authenticates and stays inside its topics. `off`: anonymous clients may publish and subscribe ingest topics (loopback only).'),
-  VIGIE_MQTT_HOST: z.string().optional().describe('Embedded broker listen address. Default: 0.0.0.0 with VIGIE_MQTT_AUTH=on, 127.0.0.1 with off.'),
+  VIGIE_MQTT_HOST: z.string().optional().describe('Embedded broker listen address. Default: 0.0.0.0 once a device can log in (an active broker credential, or VIGIE_MQTT_TLS_CA), else 127.0.0.1.'),
   VIGIE_MQTT_AUTH_CACHE_SECONDS: int(30, 0, 3600).describe('How long a verified password is remembered, and how often revoked credentials are disconnected.'),
   VIGIE_MQTT_TLS_CERT: z.string().optional().describe('PEM certificate (chain) of the embedded broker: with VIGIE_MQTT_TLS_KEY, starts an mqtts listener.'),
   VIGIE_MQTT_TLS_KEY: z.string().optional().describe('PEM private key of VIGIE_MQTT_TLS_CERT.'),
@@ -164,9 +164,11 @@ export interface Config {
   /** Embedded broker security (services/broker-auth, services/embedded/broker-guard.ts). */
   brokerAuth: {
     mode: 'on' | 'off';
-    host: string;
+    /** VIGIE_MQTT_HOST; unset: decided at start (services/platform.ts, "no identity, loopback only"). */
+    host?: string;
     cacheMs: number;
-    tls?: { port: number; host: string; certFile: string; keyFile: string; caFile?: string };
+    /** `host` unset: the plain listener's address. */
+    tls?: { port: number; host?: string; certFile: string; keyFile: string; caFile?: string };
   };
   influx?: { url: string; org: string; bucket: string; token?: string; measurementPrefix: string; batchSize: number; flushMs: number; maxBuffer: number; timeoutMs: number; retryMinMs: number; retryMaxMs: number };
 }
@@ -213,14 +215,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     // Mosquitto accepts $share from 3.1.1 clients too, but it is an MQTT 5 feature (§4.8.2).
     throw new ConfigError('VIGIE_MQTT_SHARED_GROUP needs VIGIE_MQTT_PROTOCOL=5 (or auto)');
   }
-  const mqttHost = r.VIGIE_MQTT_HOST ?? (r.VIGIE_MQTT_AUTH === 'on' ? '0.0.0.0' : '127.0.0.1');
-  if (r.VIGIE_MQTT_AUTH === 'off' && !isLoopback(mqttHost)) {
+  const mqttHost = r.VIGIE_MQTT_HOST;
+  if (r.VIGIE_MQTT_AUTH === 'off' && mqttHost && !isLoopback(mqttHost)) {
     throw new ConfigError(`VIGIE_MQTT_HOST=${mqttHost} with VIGIE_MQTT_AUTH=off would let anyone on the network publish: without authentication the embedded broker listens on loopback only`);
   }
   if (Boolean(r.VIGIE_MQTT_TLS_CERT) !== Boolean(r.VIGIE_MQTT_TLS_KEY)) throw new ConfigError('VIGIE_MQTT_TLS_CERT and VIGIE_MQTT_TLS_KEY go together');
   if (r.VIGIE_MQTT_TLS_CA && !r.VIGIE_MQTT_TLS_CERT) throw new ConfigError('VIGIE_MQTT_TLS_CA needs the TLS listener (VIGIE_MQTT_TLS_CERT and VIGIE_MQTT_TLS_KEY)');
-  const tlsHost = r.VIGIE_MQTT_TLS_HOST ?? mqttHost;
-  if (r.VIGIE_MQTT_AUTH === 'off' && !isLoopback(tlsHost)) throw new ConfigError(`VIGIE_MQTT_TLS_HOST=${tlsHost} with VIGIE_MQTT_AUTH=off: without authentication the embedded broker listens on loopback only`);
+  const tlsHost = r.VIGIE_MQTT_TLS_HOST;
+  if (r.VIGIE_MQTT_AUTH === 'off' && tlsHost && !isLoopback(tlsHost)) throw new ConfigError(`VIGIE_MQTT_TLS_HOST=${tlsHost} with VIGIE_MQTT_AUTH=off: without authentication the embedded broker listens on loopback only`);
   const extraRoutes = parseRoutes(r.VIGIE_ROUTES);
   if (typeof extraRoutes === 'string') throw new ConfigError(`VIGIE_ROUTES: ${extraRoutes}`);
   try {

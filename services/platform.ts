@@ -10,6 +10,7 @@ import type { Config } from './config.ts';
 import { BrokerAuthenticator, type TokenVerifier } from './broker-auth/authenticator.ts';
 import { createBrokerInstruments } from './broker-auth/instruments.ts';
 import { generateSecret } from './broker-auth/password.ts';
+import { anyActiveCredential } from './broker-auth/store.ts';
 import { startEmbeddedBroker, type EmbeddedBrokerHandle } from './embedded/broker.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './embedded/postgres.ts';
 import { startIngest, type IngestRuntime } from './ingest-runtime.ts';
@@ -99,12 +100,18 @@ export async function startPlatform(config: Config, logger: Logger, options: Pla
         tokenVerifier: options.mqttTokenVerifier,
         cacheMs: config.brokerAuth.cacheMs,
       });
+      // No identity configured, loopback only: until a device can log in (an active broker
+      // credential, or a CA for device certificates) the broker is not offered to the network.
+      const ba = config.brokerAuth;
+      const identities = ba.mode === 'on' && (Boolean(ba.tls?.caFile) || (await anyActiveCredential(pool)));
+      const host = ba.host ?? (identities ? '0.0.0.0' : '127.0.0.1');
+      if (!ba.host && !identities) logger.info({ host }, 'no broker account can log in yet: the embedded broker listens on loopback only (create credentials and restart, or set VIGIE_MQTT_HOST)');
       broker = await startEmbeddedBroker(config.embedded.mqttPort, config.dataDir, logger, {
-        host: config.brokerAuth.host,
+        host,
         auth,
         instruments: createBrokerInstruments(telemetry.registry),
         sweepMs: Math.max(config.brokerAuth.cacheMs, 1000),
-        tls: config.brokerAuth.tls,
+        tls: ba.tls ? { ...ba.tls, host: ba.tls.host ?? host } : undefined,
       });
       cleanups.push(() => broker!.close());
       mqttUrl = broker.url;

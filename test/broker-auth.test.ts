@@ -79,6 +79,10 @@ const devB = await createCredential(tp.platform.pool, { kind: 'device', username
 const asA = { username: 'auth-dev-a', password: devA.secret };
 const asB = { username: 'auth-dev-b', password: devB.secret };
 
+t.test('no account could log in at start: the broker listens on loopback only', async (t) => {
+  t.equal(tp.platform.broker?.host, '127.0.0.1');
+});
+
 t.test('a device publishing under another device topic is refused; the victim data is unchanged', async (t) => {
   const b = await connect(asB);
   await b.publishAsync(`${P}vigie/auth-dev-b/telemetry`, reading(4.5), { qos: 1 });

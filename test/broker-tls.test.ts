@@ -55,6 +55,10 @@ async function connect(options: IClientOptions): Promise<MqttClient> {
 const values = async (device: string) => (await tp.platform.pool.query<{ value: number }>(`select value from observations where device_id = $1`, [device])).rows.map((r) => r.value);
 const reading = (v: number) => JSON.stringify({ ts: new Date().toISOString(), metrics: { air_temperature: v } });
 
+t.test('with a device CA configured, devices can log in: the broker listens on every interface', async (t) => {
+  t.equal(tp.platform.broker?.host, '0.0.0.0');
+});
+
 t.test('a device certificate signed by the CA logs in as its CN, and publishes only as that device', async (t) => {
   const c = await connect({ cert: readFileSync(f('dev1.pem')), key: readFileSync(f('dev1.key')) });
   await c.publishAsync(`${P}vigie/tls-dev-1/telemetry`, reading(7.5), { qos: 1 });

@@ -110,3 +110,9 @@ export async function stillActive(pool: pg.Pool, ids: string[]): Promise<Set<str
   const { rows } = await pool.query<{ id: string }>(`select id from broker_credentials where revoked_at is null and id = any($1::text[])`, [ids]);
   return new Set(rows.map((r) => r.id));
 }
+
+/** Whether any account could log in (the embedded broker's default listen address depends on it). */
+export async function anyActiveCredential(pool: pg.Pool): Promise<boolean> {
+  const { rowCount } = await pool.query(`select 1 from broker_credentials where revoked_at is null limit 1`);
+  return (rowCount ?? 0) > 0;
+}

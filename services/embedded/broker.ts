@@ -41,6 +41,8 @@ export interface EmbeddedBrokerOptions {
 }
 
 export interface EmbeddedBrokerHandle {
+  /** Listen address of the plain listener. */
+  host: string;
   port: number;
   /** URL Vigie's ingest uses (loopback when the broker listens on every interface). */
   url: string;
@@ -118,6 +120,7 @@ export async function startEmbeddedBroker(port: number, dataDir: string, logger:
   }
   log.info({ host, port: actual, tlsPort, auth: options.auth ? options.auth.mode : 'none' }, 'embedded MQTT broker listening');
   return {
+    host,
     port: actual,
     url: `mqtt://${localHost(host)}:${actual}`,
     tlsPort,
