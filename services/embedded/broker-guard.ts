@@ -40,7 +40,9 @@ function certificateCn(client: Client): string | undefined {
 export function installBrokerGuard(broker: Aedes, o: BrokerGuardOptions): BrokerGuard {
   const { auth, logger: log } = o;
   const identities = new WeakMap<Client, Identity>();
-  const clients = () => Object.values((broker as unknown as { clients: Record<string, Client> }).clients);
+  /** aedes keeps connected clients by client id. */
+  const byId = () => (broker as unknown as { clients: Record<string, Client | undefined> }).clients;
+  const clients = () => Object.values(byId()).filter((c): c is Client => c !== undefined);
 
   broker.authenticate = (client, username, password, done) => {
     const refuse = (reason: ConnectRefusal, returnCode: number, extra: Record<string, unknown> = {}) => {
@@ -56,7 +58,8 @@ export function installBrokerGuard(broker: Aedes, o: BrokerGuardOptions): Broker
         const account = identity.account;
         if (auth.isReservedClientId(client.id) && account.kind !== 'vigie') return refuse('reserved_client_id', NOT_AUTHORIZED, { account: account.name });
         // MQTT 3.1.1 §3.1.3.1 lets a new connection take over a client id; only the same account may.
-        const holder = clients().find((c) => c !== client && c.id === client.id);
+        const held = byId()[client.id];
+        const holder = held !== client ? held : undefined;
         const holderIdentity = holder && identities.get(holder);
         if (holderIdentity && holderIdentity.account.name !== account.name) return refuse('client_id_in_use', NOT_AUTHORIZED, { account: account.name });
         const will = (client as unknown as { _will?: { topic: string } })._will;
