@@ -7,11 +7,9 @@ import type { Logger } from 'pino';
 import type pg from 'pg';
 import { buildApp } from './api/app.ts';
 import type { Config } from './config.ts';
-import { BrokerAuthenticator, type TokenVerifier } from './broker-auth/authenticator.ts';
-import { createBrokerInstruments } from './broker-auth/instruments.ts';
-import { generateSecret } from './broker-auth/password.ts';
-import { anyActiveCredential } from './broker-auth/store.ts';
-import { startEmbeddedBroker, type EmbeddedBrokerHandle } from './embedded/broker.ts';
+import type { TokenVerifier } from './broker-auth/authenticator.ts';
+import { startGuardedBroker } from './broker-auth/embedded.ts';
+import type { EmbeddedBrokerHandle } from './embedded/broker.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './embedded/postgres.ts';
 import { startIngest, type IngestRuntime } from './ingest-runtime.ts';
 import type { Batch } from '../ingest/running-sink.ts';
@@ -53,9 +51,6 @@ export interface PlatformOptions {
   mqttTokenVerifier?: TokenVerifier;
 }
 
-/** Vigie's own account on the embedded broker (ingest, alert events, Sparkplug commands). */
-const SERVICE_USERNAME = 'vigie';
-
 export async function startPlatform(config: Config, logger: Logger, options: PlatformOptions = {}): Promise<Platform> {
   const cleanups: Array<() => Promise<void>> = [];
   const undo = async () => {
@@ -89,33 +84,12 @@ export async function startPlatform(config: Config, logger: Logger, options: Pla
     let broker: EmbeddedBrokerHandle | undefined;
     let ingestConfig = config;
     if (!mqttUrl) {
-      // The ingest logs in with a secret that lives only in this process.
-      const service = { username: SERVICE_USERNAME, secret: generateSecret() };
-      const auth = new BrokerAuthenticator({
-        pool,
-        acl: { routes: config.formats.routes, prefix: config.mqtt.topicPrefix, alertRoot: config.alerting.mqttTopic },
-        mode: config.brokerAuth.mode,
-        service,
-        serviceClientId: config.mqtt.clientId,
-        tokenVerifier: options.mqttTokenVerifier,
-        cacheMs: config.brokerAuth.cacheMs,
-      });
-      // No identity configured, loopback only: until a device can log in (an active broker
-      // credential, or a CA for device certificates) the broker is not offered to the network.
-      const ba = config.brokerAuth;
-      const identities = ba.mode === 'on' && (Boolean(ba.tls?.caFile) || (await anyActiveCredential(pool)));
-      const host = ba.host ?? (identities ? '0.0.0.0' : '127.0.0.1');
-      if (!ba.host && !identities) logger.info({ host }, 'no broker account can log in yet: the embedded broker listens on loopback only (create credentials and restart, or set VIGIE_MQTT_HOST)');
-      broker = await startEmbeddedBroker(config.embedded.mqttPort, config.dataDir, logger, {
-        host,
-        auth,
-        instruments: createBrokerInstruments(telemetry.registry),
-        sweepMs: Math.max(config.brokerAuth.cacheMs, 1000),
-        tls: ba.tls ? { ...ba.tls, host: ba.tls.host ?? host } : undefined,
-      });
+      // Every client logs in; the ingest with a secret that lives only in this process.
+      const guarded = await startGuardedBroker(config, pool, telemetry.registry, logger, options.mqttTokenVerifier);
+      broker = guarded.broker;
       cleanups.push(() => broker!.close());
       mqttUrl = broker.url;
-      ingestConfig = { ...config, mqtt: { ...config.mqtt, username: service.username, password: service.secret } };
+      ingestConfig = { ...config, mqtt: { ...config.mqtt, ...guarded.login } };
     }
     // aedes speaks MQTT 3.1.1 only; an external broker gets MQTT 5 (receive maximum, session expiry).
     const protocolVersion = config.mqtt.protocol === 'auto' ? (broker ? 4 : 5) : config.mqtt.protocol;
