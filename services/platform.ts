@@ -7,8 +7,7 @@ import type { Logger } from 'pino';
 import type pg from 'pg';
 import { buildApp } from './api/app.ts';
 import type { Config } from './config.ts';
-import type { TokenVerifier } from './broker-auth/authenticator.ts';
-import { startGuardedBroker } from './broker-auth/embedded.ts';
+import { startGuardedBroker, type BrokerTokens } from './broker-auth/embedded.ts';
 import type { EmbeddedBrokerHandle } from './embedded/broker.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './embedded/postgres.ts';
 import { startIngest, type IngestRuntime } from './ingest-runtime.ts';
@@ -48,7 +47,7 @@ export interface PlatformOptions {
    * Lets an API token (admin or integration role) given as the MQTT password publish under
    * every ingest topic of the embedded broker.
    */
-  mqttTokenVerifier?: TokenVerifier;
+  mqttTokens?: (pool: pg.Pool) => BrokerTokens;
 }
 
 export async function startPlatform(config: Config, logger: Logger, options: PlatformOptions = {}): Promise<Platform> {
@@ -85,7 +84,7 @@ export async function startPlatform(config: Config, logger: Logger, options: Pla
     let ingestConfig = config;
     if (!mqttUrl) {
       // Every client logs in; the ingest with a secret that lives only in this process.
-      const guarded = await startGuardedBroker(config, pool, telemetry.registry, logger, options.mqttTokenVerifier);
+      const guarded = await startGuardedBroker(config, pool, telemetry.registry, logger, options.mqttTokens?.(pool));
       broker = guarded.broker;
       cleanups.push(() => broker!.close());
       mqttUrl = broker.url;

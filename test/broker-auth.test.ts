@@ -15,9 +15,10 @@ import { waitFor } from './helpers/wait.ts';
 // this stand-in only exercises the seam: two known tokens and their roles.
 const ADMIN_TOKEN = `adm-${randomBytes(12).toString('hex')}`;
 const VIEWER_TOKEN = `view-${randomBytes(12).toString('hex')}`;
+let adminTokenValid = true;
 const mqttTokenVerifier = async (password: string) =>
-  password === ADMIN_TOKEN ? { role: 'admin', subject: 'ops-admin' } : password === VIEWER_TOKEN ? { role: 'viewer', subject: 'ops-viewer' } : null;
-const tp = await startTestPlatform({ embeddedBroker: true, env: { VIGIE_MQTT_AUTH: 'on', VIGIE_MQTT_AUTH_CACHE_SECONDS: '1' }, platformOptions: { mqttTokenVerifier } });
+  password === ADMIN_TOKEN && adminTokenValid ? { role: 'admin', subject: 'token:ops-admin' } : password === VIEWER_TOKEN ? { role: 'viewer', subject: 'token:ops-viewer' } : null;
+const tp = await startTestPlatform({ embeddedBroker: true, env: { VIGIE_MQTT_AUTH: 'on', VIGIE_MQTT_AUTH_CACHE_SECONDS: '1' }, platformOptions: { mqttTokens: () => ({ verify: mqttTokenVerifier }) } });
 t.teardown(() => tp.stop());
 const P = tp.prefix;
 const open: MqttClient[] = [];
@@ -208,4 +209,11 @@ t.test('an API token with the admin role, as the password with any username, pub
   await publishAndExpectClose(c, `${P}vigie/alerts/ice-alarm/rws-1`, 'forged');
   t.equal(metric(await metrics(tp), 'vigie_mqtt_publish_refused_total', 'account="token:ops-admin"'), 1, 'not alert events, though');
   t.equal(await refusedConnect({ username: 'whoever', password: VIEWER_TOKEN }), 4, 'a viewer token is no broker login');
+
+  const held = await connect({ username: 'someone', password: ADMIN_TOKEN });
+  const closed = new Promise<void>((resolve) => held.once('close', () => resolve()));
+  adminTokenValid = false; // revoked on the HTTP side
+  await closed;
+  t.pass('a client logged in with a token that is no longer valid is disconnected by the sweep');
+  t.equal(await refusedConnect({ username: 'someone', password: ADMIN_TOKEN }), 4, 'and cannot log in again');
 });

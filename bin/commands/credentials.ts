@@ -12,7 +12,7 @@ import { createCredential, listCredentials, revokeCredentials, type CredentialRo
 import { loadConfig, type Config } from '../../services/config.ts';
 import { createLogger } from '../../services/logger.ts';
 import { loadRegistry } from '../../services/registry.ts';
-import { withDatabase } from './database.ts';
+import { openDatabase } from './database.ts';
 
 const out = (line: string): void => {
   process.stdout.write(`${line}\n`);
@@ -28,7 +28,12 @@ export async function runWithDatabase<T>(work: (config: Config, pool: import('pg
   }
   const logger = createLogger(process.env.VIGIE_LOG_LEVEL || 'warn');
   try {
-    return await withDatabase(config, logger, (pool) => work(config, pool));
+    const db = await openDatabase(config, logger);
+    try {
+      return await work(config, db.pool);
+    } finally {
+      await db.close();
+    }
   } catch (err) {
     process.stderr.write(`vigie: ${(err as Error).message}\n`);
     process.exit(1);

@@ -1,30 +1,51 @@
 /**
- * The database for CLI commands: DATABASE_URL, or the embedded PostgreSQL of the data
- * directory (the running Vigie's, or started for the command and stopped after). Migrations
- * run first, so a command works on a fresh data directory too.
+ * The database a CLI command works on, with the same settings as `vigie start`: DATABASE_URL,
+ * else the embedded PostgreSQL of VIGIE_DATA_DIR: the one a running Vigie started (its port
+ * is in the data directory), or started here for the command and stopped after it.
  */
 import type { Logger } from 'pino';
 import type pg from 'pg';
 import type { Config } from '../../services/config.ts';
-import { startEmbeddedPostgres } from '../../services/embedded/postgres.ts';
-import { runningEmbeddedPostgresUrl } from '../../services/embedded/postgres-running.ts';
+import { runningEmbeddedUrl, startEmbeddedPostgres } from '../../services/embedded/postgres.ts';
 import { migrate } from '../../services/store/migrate.ts';
 import { createPool } from '../../services/store/pool.ts';
 
-export async function withDatabase<T>(config: Config, logger: Logger, work: (pool: pg.Pool) => Promise<T>): Promise<T> {
-  let url = config.databaseUrl ?? runningEmbeddedPostgresUrl(config.dataDir);
+export interface CliDatabase {
+  pool: pg.Pool;
+  /** Where it is, without credentials (for messages). */
+  where: string;
+  close(): Promise<void>;
+}
+
+export async function openDatabase(config: Config, logger: Logger): Promise<CliDatabase> {
+  let url = config.databaseUrl;
+  let where = 'DATABASE_URL';
   let stop: (() => Promise<void>) | undefined;
   if (!url) {
-    const embedded = await startEmbeddedPostgres(config.dataDir, config.embedded.postgresPort, logger);
-    url = embedded.url;
-    stop = () => embedded.stop();
+    url = runningEmbeddedUrl(config.dataDir) ?? undefined;
+    where = `embedded PostgreSQL of ${config.dataDir} (running Vigie)`;
+    if (!url) {
+      const pg = await startEmbeddedPostgres(config.dataDir, config.embedded.postgresPort, logger);
+      url = pg.url;
+      stop = pg.stop;
+      where = `embedded PostgreSQL of ${config.dataDir}`;
+    }
   }
   const pool = createPool(url, 2);
   try {
+    // A fresh database (token created before the first start) gets its tables here.
     await migrate(pool, { logger });
-    return await work(pool);
-  } finally {
+  } catch (err) {
     await pool.end();
-    if (stop) await stop();
+    await stop?.();
+    throw err;
   }
+  return {
+    pool,
+    where,
+    async close() {
+      await pool.end();
+      await stop?.();
+    },
+  };
 }

@@ -27,6 +27,8 @@ export interface Identity {
   grants: Grants;
   /** Set for stored credentials: revoking it disconnects the client. */
   credentialId?: string;
+  /** Set for API tokens: asks the verifier again (a revoked or expired token disconnects the client). */
+  recheck?: () => Promise<boolean>;
   via: 'service' | 'password' | 'certificate' | 'token' | 'anonymous';
 }
 
@@ -118,9 +120,17 @@ export class BrokerAuthenticator {
         }
       }
     }
-    if (this.o.tokenVerifier) {
-      const token = await this.o.tokenVerifier(secret);
-      if (token && TOKEN_ROLES_WITH_INGEST.has(token.role)) return this.identity({ kind: 'integration', name: `token:${token.subject}` }, 'token');
+    const verifier = this.o.tokenVerifier;
+    if (verifier) {
+      const token = await verifier(secret);
+      if (token && TOKEN_ROLES_WITH_INGEST.has(token.role)) {
+        const name = token.subject.startsWith('token:') ? token.subject : `token:${token.subject}`;
+        const recheck = async () => {
+          const again = await verifier(secret);
+          return again !== null && TOKEN_ROLES_WITH_INGEST.has(again.role);
+        };
+        return { ...this.identity({ kind: 'integration', name }, 'token'), recheck };
+      }
     }
     return null;
   }
@@ -139,6 +149,10 @@ export class BrokerAuthenticator {
       if (!id) continue;
       cachedIds.push(id);
       byId.set(id, [...(byId.get(id) ?? []), k]);
+    }
+    for (const [k, e] of this.cache) {
+      const identity = await e.result.catch(() => null);
+      if (identity?.recheck && !(await identity.recheck().catch(() => true))) this.cache.delete(k);
     }
     const ids = [...new Set([...connected, ...cachedIds])];
     const active = await stillActive(this.o.pool, ids);

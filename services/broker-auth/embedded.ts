@@ -22,7 +22,14 @@ export interface GuardedBroker {
   login: { username: string; password: string };
 }
 
-export async function startGuardedBroker(config: Config, pool: pg.Pool, metrics: client.Registry, logger: Logger, tokenVerifier?: TokenVerifier): Promise<GuardedBroker> {
+export interface BrokerTokens {
+  /** API tokens given as the MQTT password (admin or integration role: every ingest topic). */
+  verify: TokenVerifier;
+  /** Whether a token exists that could log in (counts as an identity for the listen address). */
+  exist?: () => Promise<boolean>;
+}
+
+export async function startGuardedBroker(config: Config, pool: pg.Pool, metrics: client.Registry, logger: Logger, tokens?: BrokerTokens): Promise<GuardedBroker> {
   const service = { username: SERVICE_USERNAME, secret: generateSecret() };
   const ba = config.brokerAuth;
   const auth = new BrokerAuthenticator({
@@ -31,12 +38,13 @@ export async function startGuardedBroker(config: Config, pool: pg.Pool, metrics:
     mode: ba.mode,
     service,
     serviceClientId: config.mqtt.clientId,
-    tokenVerifier,
+    tokenVerifier: tokens?.verify,
     cacheMs: ba.cacheMs,
   });
   // No identity configured, loopback only: until a device can log in (an active broker
-  // credential, or a CA for device certificates) the broker is not offered to the network.
-  const identities = ba.mode === 'on' && (Boolean(ba.tls?.caFile) || (await anyActiveCredential(pool)));
+  // credential, a CA for device certificates, an API token) the broker is not offered to the
+  // network.
+  const identities = ba.mode === 'on' && (Boolean(ba.tls?.caFile) || (await anyActiveCredential(pool)) || Boolean(await tokens?.exist?.()));
   const host = ba.host ?? (identities ? '0.0.0.0' : '127.0.0.1');
   if (!ba.host && !identities) logger.info({ host }, 'no broker account can log in yet: the embedded broker listens on loopback only (create credentials and restart, or set VIGIE_MQTT_HOST)');
   const broker = await startEmbeddedBroker(config.embedded.mqttPort, config.dataDir, logger, {

@@ -106,17 +106,28 @@ export function installBrokerGuard(broker: Aedes, o: BrokerGuardOptions): Broker
   return {
     identityOf: (client) => identities.get(client),
     async sweep() {
-      const connected = clients().flatMap((c) => {
+      const all = clients();
+      const connected = all.flatMap((c) => {
         const id = identities.get(c)?.credentialId;
         return id ? [{ c, id }] : [];
       });
       const revoked = await auth.sweep(connected.map((x) => x.id));
+      const drop = (c: Client, why: Record<string, unknown>) => {
+        log.warn({ clientId: c.id, account: identities.get(c)?.account.name, ...why }, 'login no longer valid: disconnecting the client');
+        identities.delete(c);
+        c.close();
+      };
       let closed = 0;
       for (const { c, id } of connected) {
         if (!revoked.has(id)) continue;
-        log.warn({ clientId: c.id, account: identities.get(c)?.account.name, credential: id }, 'credential revoked: disconnecting the client');
-        identities.delete(c);
-        c.close();
+        drop(c, { credential: id, reason: 'revoked' });
+        closed += 1;
+      }
+      // API tokens: revoked or expired since the login (an unreachable verifier keeps the client).
+      for (const c of all) {
+        const recheck = identities.get(c)?.recheck;
+        if (!recheck || (await recheck().catch(() => true))) continue;
+        drop(c, { reason: 'token no longer valid' });
         closed += 1;
       }
       return closed;
