@@ -48,7 +48,8 @@ export function registerMosquittoConfig(program: Command): void {
         writeFileSync(path.join(dir, 'mosquitto.conf'), files.conf, { mode: 0o644 });
         for (const note of files.notes) process.stderr.write(`note: ${note}\n`);
         process.stdout.write(`wrote ${path.join(dir, 'passwd')}, ${path.join(dir, 'acl')}, ${path.join(dir, 'mosquitto.conf')} (${files.passwd.trim().split('\n').length} accounts)\n`);
-        // Mosquitto 2 reads these files after dropping root for its own user (mosquitto.conf(5), `user`).
+        // Mosquitto 2 drops root for its own user as soon as its configuration is read, before it
+        // reads these files (Mosquitto 2.0.0 ChangeLog; mosquitto.conf(5), `user`).
         process.stdout.write(`the password file is readable by its owner only: give it to the user Mosquitto runs as (chown mosquitto ${path.join(dir, 'passwd')}), then reload Mosquitto\n`);
       });
     });
