@@ -87,12 +87,17 @@ export function installBrokerGuard(broker: Aedes, o: BrokerGuardOptions): Broker
     callback(new Error(`publish to ${packet.topic} refused`));
   };
 
+  // A refused subscription keeps the connection, so a client could repeat it forever: the
+  // first few per connection are warnings, the rest debug lines (all are counted).
+  const subscribeWarnings = new WeakMap<Client, number>();
   broker.authorizeSubscribe = (client, sub, callback) => {
     const identity = identities.get(client);
     if (identity && maySubscribe(identity.account, identity.grants, sub.topic)) return callback(null, sub);
     const account = identity?.account.name ?? '_unknown';
     o.instruments?.subscribeRefused(account);
-    log.warn({ clientId: client.id, account, filter: sub.topic }, 'MQTT subscription refused: filter outside the account ACL');
+    const warned = subscribeWarnings.get(client) ?? 0;
+    subscribeWarnings.set(client, warned + 1);
+    log[warned < 10 ? 'warn' : 'debug']({ clientId: client.id, account, filter: sub.topic }, 'MQTT subscription refused: filter outside the account ACL');
     // A negated subscription: SUBACK 0x80 for it, the connection stays (MQTT 3.1.1 §3.9.3).
     callback(null, null);
   };
