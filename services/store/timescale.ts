@@ -223,8 +223,22 @@ async function refreshHistory(client: pg.ClientBase, p: TimescalePolicies, logge
   for (const [view, minDays] of CAGGS) {
     const end = new Date(Date.now() - refreshStartDays(minDays, p) * 86400_000);
     const start = p.retentionDays > 0 ? new Date(Date.now() - p.retentionDays * 86400_000) : null;
-    // refresh_continuous_aggregate cannot run in a transaction block: this client is in none.
-    await client.query(`call refresh_continuous_aggregate('${view}', $1::timestamptz, $2::timestamptz)`, [start?.toISOString() ?? null, end.toISOString()]);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        // refresh_continuous_aggregate cannot run in a transaction block: this client is in none.
+        await client.query(`call refresh_continuous_aggregate('${view}', $1::timestamptz, $2::timestamptz)`, [start?.toISOString() ?? null, end.toISOString()]);
+        break;
+      } catch (err) {
+        // 55P03: a policy run is refreshing an overlapping window (TimescaleDB refuses
+        // concurrent overlapping refreshes). Wait for it; past a few tries the next start retries.
+        if ((err as { code?: string }).code !== '55P03') throw err;
+        if (attempt === 5) {
+          logger.warn({ err, view }, 'continuous aggregate history refresh postponed to the next start: a refresh policy kept the range busy');
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 1000 * attempt));
+      }
+    }
   }
   logger.debug({ ms: Date.now() - started }, 'continuous aggregates: history beyond the refresh window materialized');
 }
