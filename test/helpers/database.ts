@@ -76,18 +76,23 @@ export async function createTestDatabase(label = 'vigie', mode: StorageMode = 'p
 }
 
 /**
- * Runs `suite` once per storage mode, as subtests named after the mode. The TimescaleDB run
- * fails when its server is not configured, or is skipped with TEST_TIMESCALE_SKIP=1.
+ * A test that needs the TimescaleDB server: it fails when TEST_TIMESCALE_URL is not set, or is
+ * reported as skipped with TEST_TIMESCALE_SKIP=1.
  */
+export function timescaleTest(t: Test, name: string, fn: (t: Test) => Promise<void>): Promise<unknown> {
+  return t.test(name, { skip: timescaleSkipReason() }, async (t) => {
+    if (!process.env.TEST_TIMESCALE_URL) {
+      t.fail(TIMESCALE_MISSING_MESSAGE);
+      return;
+    }
+    await fn(t);
+  });
+}
+
+/** Runs `suite` once per storage mode, as subtests named after the mode (see timescaleTest). */
 export async function forEachStorageMode(t: Test, suite: (t: Test, mode: StorageMode) => Promise<void>, modes: readonly StorageMode[] = STORAGE_MODES): Promise<void> {
   for (const mode of modes) {
-    const skip = mode === 'timescale' ? timescaleSkipReason() : false;
-    await t.test(`${mode === 'plain' ? 'plain PostgreSQL' : 'TimescaleDB'} (storage mode ${mode})`, { skip }, async (t) => {
-      if (mode === 'timescale' && !process.env.TEST_TIMESCALE_URL) {
-        t.fail(TIMESCALE_MISSING_MESSAGE);
-        return;
-      }
-      await suite(t, mode);
-    });
+    if (mode === 'plain') await t.test('plain PostgreSQL (storage mode plain)', (t) => suite(t, mode));
+    else await timescaleTest(t, 'TimescaleDB (storage mode timescale)', (t) => suite(t, mode));
   }
 }
