@@ -223,22 +223,39 @@ async function refreshHistory(client: pg.ClientBase, p: TimescalePolicies, logge
   for (const [view, minDays] of CAGGS) {
     const end = new Date(Date.now() - refreshStartDays(minDays, p) * 86400_000);
     const start = p.retentionDays > 0 ? new Date(Date.now() - p.retentionDays * 86400_000) : null;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        // refresh_continuous_aggregate cannot run in a transaction block: this client is in none.
-        await client.query(`call refresh_continuous_aggregate('${view}', $1::timestamptz, $2::timestamptz)`, [start?.toISOString() ?? null, end.toISOString()]);
-        break;
-      } catch (err) {
-        // 55P03: a policy run is refreshing an overlapping window (TimescaleDB refuses
-        // concurrent overlapping refreshes). Wait for it; past a few tries the next start retries.
-        if ((err as { code?: string }).code !== '55P03') throw err;
-        if (attempt === 5) {
-          logger.warn({ err, view }, 'continuous aggregate history refresh postponed to the next start: a refresh policy kept the range busy');
-          break;
-        }
-        await new Promise((r) => setTimeout(r, 1000 * attempt));
-      }
+    // A window narrower than two buckets may hold no whole bucket, which the refresh refuses
+    // ("refresh window too small"); there is then no history left to materialize anyway.
+    if (start && end.getTime() - start.getTime() < (minDays === 1 ? 2 * 3600_000 : 2 * 86400_000)) continue;
+    try {
+      await refreshAggregate(client, view, start, end);
+    } catch (err) {
+      if (!isConcurrentRefresh(err)) throw err;
+      logger.warn({ err, view }, 'continuous aggregate history refresh postponed to the next start: a refresh policy kept the range busy');
     }
   }
   logger.debug({ ms: Date.now() - started }, 'continuous aggregates: history beyond the refresh window materialized');
+}
+
+/** SQLSTATE 55P03: TimescaleDB refuses a refresh overlapping one in progress (a policy run, say). */
+export function isConcurrentRefresh(err: unknown): boolean {
+  return (err as { code?: string })?.code === '55P03';
+}
+
+/**
+ * refresh_continuous_aggregate over [start, end) (null: open-ended), waiting out an
+ * overlapping refresh in progress (a policy run) for a few seconds before giving up with its
+ * error. Only buckets wholly inside the window are refreshed (TimescaleDB docs,
+ * refresh_continuous_aggregate). Cannot run inside a transaction block.
+ */
+export async function refreshAggregate(db: pg.ClientBase | pg.Pool, view: 'cagg_hourly' | 'cagg_daily', start: Date | string | null, end: Date | string | null, attempts = 8): Promise<void> {
+  const iso = (d: Date | string | null) => (d === null ? null : typeof d === 'string' ? d : d.toISOString());
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await db.query(`call refresh_continuous_aggregate('${view}', $1::timestamptz, $2::timestamptz)`, [iso(start), iso(end)]);
+      return;
+    } catch (err) {
+      if (!isConcurrentRefresh(err) || attempt >= attempts) throw err;
+      await new Promise((r) => setTimeout(r, 250 * attempt));
+    }
+  }
 }

@@ -5,7 +5,7 @@
  * refresh the timeseries module runs for late data (services/timeseries/maintenance.ts).
  */
 import type pg from 'pg';
-import { DEFAULT_POLICIES } from '../../services/store/timescale.ts';
+import { DEFAULT_POLICIES, refreshAggregate } from '../../services/store/timescale.ts';
 import { refreshContinuousAggregates, refreshDirtyRollups } from '../../services/timeseries/rollups.ts';
 
 export interface Row {
@@ -65,7 +65,7 @@ export async function insertRows(pool: pg.Pool, rows: Row[], rollupLateDays = DE
  */
 export async function settleRollups(pool: pg.Pool): Promise<void> {
   if (await isTimescale(pool)) {
-    for (const view of ['cagg_hourly', 'cagg_daily']) await pool.query(`call refresh_continuous_aggregate('${view}', null, now() - interval '1 hour')`);
+    for (const view of ['cagg_hourly', 'cagg_daily'] as const) await refreshAggregate(pool, view, null, new Date(Date.now() - 3600_000));
     return;
   }
   while ((await refreshDirtyRollups(pool)) > 0);

@@ -5,6 +5,7 @@
  * (TEST_TIMESCALE_SKIP=1 reports it as skipped instead; CI never sets it).
  */
 import t from 'tap';
+import { refreshAggregate } from '../../services/store/timescale.ts';
 import { timescaleTest } from '../helpers/database.ts';
 import { every, insertRows, settleRollups, type Row } from '../helpers/observations.ts';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform.ts';
@@ -32,12 +33,12 @@ await timescaleTest(t, 'TimescaleDB and plain PostgreSQL return the same answers
   }
   // Materialize part of the TimescaleDB aggregates, then add late data, as in production
   // (insertRows also runs the explicit refresh the module runs for rows older than the window).
-  await ts.platform.pool.query(`call refresh_continuous_aggregate('cagg_hourly', '2026-03-01', '2026-04-01')`);
-  await ts.platform.pool.query(`call refresh_continuous_aggregate('cagg_daily', '2026-03-01', '2026-04-01')`);
+  await refreshAggregate(ts.platform.pool, 'cagg_hourly', '2026-03-01T00:00:00Z', '2026-04-01T00:00:00Z');
+  await refreshAggregate(ts.platform.pool, 'cagg_daily', '2026-03-01T00:00:00Z', '2026-04-01T00:00:00Z');
   const late: Row[] = [{ device: 'tc-m', metric: 'vehicle_count', channel: 'lane1', time: '2026-03-29T10:03:00Z', value: 99 }];
   for (const tp of [plain, ts]) await insertRows(tp.platform.pool, late);
-  await ts.platform.pool.query(`call refresh_continuous_aggregate('cagg_hourly', '2026-03-29', '2026-03-30')`);
-  await ts.platform.pool.query(`call refresh_continuous_aggregate('cagg_daily', '2026-03-28', '2026-03-31')`);
+  await refreshAggregate(ts.platform.pool, 'cagg_hourly', '2026-03-29T00:00:00Z', '2026-03-30T00:00:00Z');
+  await refreshAggregate(ts.platform.pool, 'cagg_daily', '2026-03-28T00:00:00Z', '2026-03-31T00:00:00Z');
 
   const urls = [
     '/api/v1/series?device=tc-m&metric=vehicle_count,mean_speed&from=2026-03-28T00:00:00%2B01:00&to=2026-03-31T00:00:00%2B02:00&bucket=1d&agg=avg,min,max,sum,count,last',
