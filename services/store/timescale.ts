@@ -1,6 +1,7 @@
 /**
  * TimescaleDB when it is there, plain PostgreSQL when it is not. `auto` uses the extension if
- * the server offers it; `require` fails start-up without it; `off` never touches it.
+ * the server offers it installed and preloaded, and falls back with a warning when it is
+ * installed but not preloaded; `require` fails start-up without it; `off` never touches it.
  *
  * With the extension: the observations hypertable, columnstore compression of older chunks
  * segmented by device and metric, a retention policy, and hourly/daily continuous aggregates
