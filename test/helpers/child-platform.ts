@@ -29,10 +29,18 @@ export async function startChildPlatform(env: Record<string, string>, timeoutMs 
   });
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  let gone = false;
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code) => {
+      gone = true;
+      resolve(code);
+    }),
+  );
   const url = `http://127.0.0.1:${port}`;
   const ready = waitFor(
     async () => {
+      // Stop polling once the child is gone (the race below has already failed).
+      if (gone) return true;
       const r = await fetch(`${url}/ready`).catch(() => undefined);
       return r?.status === 200;
     },
