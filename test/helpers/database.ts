@@ -19,6 +19,8 @@ export type StorageMode = 'plain' | 'timescale';
 export const STORAGE_MODES: readonly StorageMode[] = ['plain', 'timescale'];
 
 export const PLAIN_ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+/** A server with timescaledb installed but not preloaded (test/timeseries/not-preloaded.test.ts). */
+export const NOT_PRELOADED_ADMIN_URL = process.env.TEST_NOT_PRELOADED_URL || PLAIN_ADMIN_URL;
 
 export const TIMESCALE_MISSING_MESSAGE =
   'TEST_TIMESCALE_URL is not set: the TimescaleDB-mode tests need the admin URL of a PostgreSQL server with timescaledb in ' +
@@ -51,9 +53,12 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** `template`: template0 for a database free of anything the server's template1 may carry. */
-export async function createTestDatabase(label = 'vigie', mode: StorageMode = 'plain', options: { template?: 'template0' | 'template1' } = {}): Promise<TestDatabase> {
-  const admin = adminUrl(mode);
+/**
+ * `template`: template0 for a database free of anything the server's template1 may carry;
+ * `adminUrl`: another server than the mode's.
+ */
+export async function createTestDatabase(label = 'vigie', mode: StorageMode = 'plain', options: { template?: 'template0' | 'template1'; adminUrl?: string } = {}): Promise<TestDatabase> {
+  const admin = options.adminUrl ?? adminUrl(mode);
   const name = `${label.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}_t${randomBytes(5).toString('hex')}`;
   const c = new pg.Client({ connectionString: admin });
   await c.connect();

@@ -6,8 +6,8 @@
  * naming shared_preload_libraries.
  *
  * The machine's PostgreSQL (TEST_DATABASE_ADMIN_URL, 5432) is that server once the TimescaleDB
- * build is installed (`.ci/run` installs it): the test checks the situation first and fails
- * if it is not there, rather than passing by luck. Its databases come from template0, so
+ * build is installed (`.ci/run` installs it); TEST_NOT_PRELOADED_URL names another one. The
+ * test checks the situation first and fails if it is not there, rather than passing by luck. Its databases come from template0, so
  * nothing a server's template1 may carry (an event trigger refusing the extension, say)
  * stands between Vigie and the real FATAL.
  */
@@ -16,10 +16,10 @@ import pg from 'pg';
 import t from 'tap';
 import { createExtensionIsolated, probeTimescale } from '../../services/store/timescale.ts';
 import { startChildPlatform } from '../helpers/child-platform.ts';
-import { createTestDatabase, PLAIN_ADMIN_URL, timescaleSkipReason } from '../helpers/database.ts';
+import { createTestDatabase, NOT_PRELOADED_ADMIN_URL, timescaleSkipReason } from '../helpers/database.ts';
 import { TEST_MQTT_URL } from '../helpers/platform.ts';
 
-const admin = new pg.Client({ connectionString: PLAIN_ADMIN_URL });
+const admin = new pg.Client({ connectionString: NOT_PRELOADED_ADMIN_URL });
 await admin.connect();
 const { rows } = await admin.query<{ available: boolean; preload: string }>(
   `select exists (select 1 from pg_available_extensions where name = 'timescaledb') as available, current_setting('shared_preload_libraries') as preload`,
@@ -29,11 +29,11 @@ const situation = rows[0]!;
 const skip = situation.available ? false : timescaleSkipReason();
 
 t.test('the machine PostgreSQL has timescaledb installed and not preloaded', { skip }, async (t) => {
-  t.ok(situation.available, `timescaledb must be installed on ${new URL(PLAIN_ADMIN_URL).host} (the TimescaleDB build installs it into PostgreSQL 15)`);
+  t.ok(situation.available, `timescaledb must be installed on ${new URL(NOT_PRELOADED_ADMIN_URL).host} (the TimescaleDB build installs it into PostgreSQL 15)`);
   t.notMatch(situation.preload, /timescaledb/, 'and not preloaded there');
   if (!situation.available || /timescaledb/.test(situation.preload)) return;
 
-  const db = await createTestDatabase('nopreload', 'plain', { template: 'template0' });
+  const db = await createTestDatabase('nopreload', 'plain', { template: 'template0', adminUrl: NOT_PRELOADED_ADMIN_URL });
   t.teardown(() => db.drop());
 
   await t.test('the probe sees it without loading the library, with or without privileges', async (t) => {
@@ -84,7 +84,7 @@ t.test('the machine PostgreSQL has timescaledb installed and not preloaded', { s
   });
 
   await t.test('VIGIE_TIMESCALE=require: refuses to start, naming shared_preload_libraries', async (t) => {
-    const other = await createTestDatabase('nopreload_req', 'plain', { template: 'template0' });
+    const other = await createTestDatabase('nopreload_req', 'plain', { template: 'template0', adminUrl: NOT_PRELOADED_ADMIN_URL });
     t.teardown(() => other.drop());
     await t.rejects(
       startChildPlatform({ DATABASE_URL: other.url, MQTT_URL: TEST_MQTT_URL, VIGIE_TIMESCALE: 'require', VIGIE_TOPIC_PREFIX: `np${randomBytes(3).toString('hex')}/`, VIGIE_ALERTING: 'false' }),
