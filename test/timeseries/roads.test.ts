@@ -1,7 +1,6 @@
-/** Road conditions now: the pure ice-risk rules, and the API fed through the real MQTT ingest in both storage modes. */
+/** Road conditions now: the pure ice-risk rules, and the API fed through the real MQTT ingest. */
 import t from 'tap';
 import { assessIceRisk } from '../../services/roads/ice-risk.ts';
-import { forEachStorageMode } from '../helpers/database.ts';
 import { startTestPlatform } from '../helpers/platform.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -25,44 +24,42 @@ t.test('ice-risk rules (DOMAIN.md)', async (t) => {
   t.equal(assessIceRisk({ surfaceTemperature: 1.25, freezingPoint: -2 }).marginToFreezing, 3.25);
 });
 
-t.test('GET /api/v1/roads/conditions through the ingest', (t) =>
-  forEachStorageMode(t, async (t, mode) => {
-    const tp = await startTestPlatform({ storage: mode });
-    t.teardown(() => tp.stop());
-    const pub = await tp.publisher();
-    await tp.platform.pool.query(
-      `insert into devices (id, kind, domain, registered, period_seconds) values
-       ('rws-pre', 'road-weather-station', 'roads', true, 360), ('rws-frost', 'road-weather-station', 'roads', true, 360),
-       ('rws-stale', 'road-weather-station', 'roads', true, 360), ('tc-other', 'traffic-counter', 'roads', true, 360)`,
-    );
-    const now = Date.now();
-    const send = (id: string, ts: number, metrics: Record<string, number>) =>
-      pub.publishAsync(`${tp.prefix}vigie/${id}/telemetry`, JSON.stringify({ ts, metrics }), { qos: 1 });
-    // Cooling 2 °C per hour on a wet road: 3.0 °C an hour ago, 1.0 °C now.
-    for (let i = 0; i <= 10; i++) await send('rws-pre', now - (10 - i) * 360_000, { surface_temperature: 3 - 0.2 * i, surface_state: 5, air_temperature: 2 });
-    await send('rws-frost', now - 60_000, { surface_temperature: -1.5, dew_point: -1, surface_state: 3 });
-    await send('rws-stale', now - 1_800_000, { surface_temperature: -3, surface_state: 5 });
-    interface Cond {
-      deviceId: string;
-      surfaceTemperature: number | null;
-      marginToFreezing: number | null;
-      trendPerHour: number | null;
-      surfaceState: { code: number; label: string } | null;
-      iceRisk: { level: string; reasons: string[] };
-    }
-    const items = await waitFor(async () => {
-      const r = await tp.get<{ items: Cond[] }>('/api/v1/roads/conditions');
-      const pre = r.body.items.find((c) => c.deviceId === 'rws-pre');
-      return r.body.items.length === 3 && pre?.surfaceTemperature === 1 && r.body.items.every((c) => c.surfaceTemperature !== null) ? r.body.items : undefined;
-    });
-    const by = Object.fromEntries(items.map((c) => [c.deviceId, c]));
-    t.equal(by['rws-pre']!.trendPerHour, -2, 'least-squares trend over the last hour');
-    t.equal(by['rws-pre']!.marginToFreezing, 1);
-    t.same(by['rws-pre']!.surfaceState, { code: 5, label: 'wet' });
-    t.equal(by['rws-pre']!.iceRisk.level, 'pre-alert');
-    t.equal(by['rws-frost']!.iceRisk.level, 'frost');
-    t.equal(by['rws-stale']!.iceRisk.level, 'unknown');
-    t.match(by['rws-stale']!.iceRisk.reasons[0], /30 min old/);
-    t.notOk(by['tc-other'], 'only road-weather stations');
-  }),
-);
+t.test('GET /api/v1/roads/conditions through the ingest', async (t) => {
+  const tp = await startTestPlatform();
+  t.teardown(() => tp.stop());
+  const pub = await tp.publisher();
+  await tp.platform.pool.query(
+    `insert into devices (id, kind, domain, registered, period_seconds) values
+     ('rws-pre', 'road-weather-station', 'roads', true, 360), ('rws-frost', 'road-weather-station', 'roads', true, 360),
+     ('rws-stale', 'road-weather-station', 'roads', true, 360), ('tc-other', 'traffic-counter', 'roads', true, 360)`,
+  );
+  const now = Date.now();
+  const send = (id: string, ts: number, metrics: Record<string, number>) =>
+    pub.publishAsync(`${tp.prefix}vigie/${id}/telemetry`, JSON.stringify({ ts, metrics }), { qos: 1 });
+  // Cooling 2 °C per hour on a wet road: 3.0 °C an hour ago, 1.0 °C now.
+  for (let i = 0; i <= 10; i++) await send('rws-pre', now - (10 - i) * 360_000, { surface_temperature: 3 - 0.2 * i, surface_state: 5, air_temperature: 2 });
+  await send('rws-frost', now - 60_000, { surface_temperature: -1.5, dew_point: -1, surface_state: 3 });
+  await send('rws-stale', now - 1_800_000, { surface_temperature: -3, surface_state: 5 });
+  interface Cond {
+    deviceId: string;
+    surfaceTemperature: number | null;
+    marginToFreezing: number | null;
+    trendPerHour: number | null;
+    surfaceState: { code: number; label: string } | null;
+    iceRisk: { level: string; reasons: string[] };
+  }
+  const items = await waitFor(async () => {
+    const r = await tp.get<{ items: Cond[] }>('/api/v1/roads/conditions');
+    const pre = r.body.items.find((c) => c.deviceId === 'rws-pre');
+    return r.body.items.length === 3 && pre?.surfaceTemperature === 1 && r.body.items.every((c) => c.surfaceTemperature !== null) ? r.body.items : undefined;
+  });
+  const by = Object.fromEntries(items.map((c) => [c.deviceId, c]));
+  t.equal(by['rws-pre']!.trendPerHour, -2, 'least-squares trend over the last hour');
+  t.equal(by['rws-pre']!.marginToFreezing, 1);
+  t.same(by['rws-pre']!.surfaceState, { code: 5, label: 'wet' });
+  t.equal(by['rws-pre']!.iceRisk.level, 'pre-alert');
+  t.equal(by['rws-frost']!.iceRisk.level, 'frost');
+  t.equal(by['rws-stale']!.iceRisk.level, 'unknown');
+  t.match(by['rws-stale']!.iceRisk.reasons[0], /30 min old/);
+  t.notOk(by['tc-other'], 'only road-weather stations');
+});
