@@ -43,7 +43,7 @@ export const configSchema = z.object({
   VIGIE_DEAD_LETTER_MAX_BYTES: int(16 * 1024, 0, 1024 * 1024),
   VIGIE_MAX_FUTURE_SECONDS: int(300, 0, 86400 * 365),
   VIGIE_MAX_AGE_DAYS: int(3660, 1, 36600),
-  VIGIE_TIMESCALE: z.enum(['auto', 'off', 'require']).default('auto'),
+  VIGIE_TIMESCALE: z.enum(['auto', 'off', 'require']).default('auto').describe('auto: TimescaleDB when the server has it installed and preloaded (shared_preload_libraries), else plain PostgreSQL; require: refuse to start without it; off: never.'),
   VIGIE_DB_POOL_SIZE: int(10, 1, 1000),
   VIGIE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   VIGIE_RETRY_MIN_MS: int(100, 1, 3_600_000),

