@@ -70,7 +70,13 @@ export async function startPlatform(config: Config, logger: Logger): Promise<Pla
     let mqttUrl = config.mqttUrl;
     let broker: EmbeddedBrokerHandle | undefined;
     if (!mqttUrl) {
-      broker = await startEmbeddedBroker(config.embedded.mqttPort, config.dataDir, logger);
+      broker = await startEmbeddedBroker({
+        port: config.embedded.mqttPort,
+        dataDir: config.dataDir,
+        logger,
+        maxPayloadBytes: config.ingest.maxPayloadBytes,
+        ingestClientId: config.mqtt.clientId,
+      });
       cleanups.push(() => broker!.close());
       mqttUrl = broker.url;
     }
@@ -89,11 +95,13 @@ export async function startPlatform(config: Config, logger: Logger): Promise<Pla
       registry,
       telemetry,
       logger,
+      subscribe: !broker,
       onCommitted: (batch) => {
         for (const listener of committedListeners) listener(batch);
       },
     });
     cleanups.push(() => ingest.destroy());
+    broker?.attachIntake(ingest.brokerIntake);
 
     const modules: PlatformModule[] = [];
     for (const factory of MODULES) {
@@ -117,7 +125,9 @@ export async function startPlatform(config: Config, logger: Logger): Promise<Pla
         } catch {
           database = false;
         }
-        return { database, broker: ingest.source.connected };
+        // A commit failing now (connection lost, or a dead letter the store keeps refusing)
+        // means nothing is acknowledged: not ready, whatever a bare `select 1` says.
+        return { database, broker: ingest.source.connected, commits: ingest.sink.failingSince === null };
       },
     });
     await app.listen({ host: config.http.host, port: config.http.port });
