@@ -7,6 +7,8 @@ export interface LoggerOptions {
    * in a terminal. Production keeps JSON for the log pipeline.
    */
   pretty?: boolean;
+  /** Log to stderr: for command-line tools whose stdout is their result. */
+  stderr?: boolean;
 }
 
 export function createLogger(level: string, name = 'vigie', options: LoggerOptions = {}): Logger {
@@ -15,6 +17,7 @@ export function createLogger(level: string, name = 'vigie', options: LoggerOptio
     level,
     redact: { paths: ['password', '*.password', 'databaseUrl', 'headers.authorization', 'req.headers.authorization'], censor: '***' },
   };
+  if (options.stderr) return pino(settings, pino.destination(2));
   if (!options.pretty) return pino(settings);
   return pino(
     settings,

@@ -8,6 +8,7 @@ import type pg from 'pg';
 import { buildApp } from './api/app.ts';
 import type { Config } from './config.ts';
 import { startEmbeddedBroker, type EmbeddedBrokerHandle } from './embedded/broker.ts';
+import { lockDataDir, type DataDirLock } from './embedded/data-dir-lock.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './embedded/postgres.ts';
 import { startIngest, type IngestRuntime } from './ingest-runtime.ts';
 import type { Batch } from '../ingest/running-sink.ts';
@@ -46,6 +47,12 @@ export async function startPlatform(config: Config, logger: Logger): Promise<Pla
   };
   try {
     const registry = loadRegistry(config.registryPath);
+    // The embedded database and broker keep their files in the data directory: one Vigie at a time.
+    let lock: DataDirLock | undefined;
+    if (!config.databaseUrl || !config.mqttUrl) {
+      lock = lockDataDir(config.dataDir, 'vigie start');
+      cleanups.push(async () => lock!.release());
+    }
 
     let databaseUrl = config.databaseUrl;
     let embeddedPg: EmbeddedPostgresHandle | undefined;
@@ -155,6 +162,7 @@ export async function startPlatform(config: Config, logger: Logger): Promise<Pla
         await pool.end();
         if (broker) await broker.close();
         if (embeddedPg) await embeddedPg.stop();
+        lock?.release();
       },
     };
   } catch (err) {

@@ -5,6 +5,9 @@
  * commit that keeps failing turns /ready red and counts in the metrics.
  * Real parts: the machine's PostgreSQL, the embedded aedes broker, real MQTT clients.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
 import t from 'tap';
 import { createTestDatabase } from '../helpers/database.ts';
@@ -22,8 +25,12 @@ import { writeBatch } from '../../services/store/write-batch.ts';
 const EMBEDDED_BROKER = { MQTT_URL: '', VIGIE_MQTT_PORT: '0', VIGIE_BATCH_MS: '300', VIGIE_ALERTING: 'false' };
 
 t.test('a NUL byte in a topic: dead letter for it, its batch-mates stored and acknowledged', async (t) => {
-  const tp = await startTestPlatform({ env: EMBEDDED_BROKER });
-  t.teardown(() => tp.stop());
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'vigie-poison-'));
+  const tp = await startTestPlatform({ env: EMBEDDED_BROKER, dataDir });
+  t.teardown(async () => {
+    await tp.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
   const pub = await tp.publisher();
   const good = (i: number) => JSON.stringify({ ts: Date.now() - 5000 + i, metrics: { air_temperature: 10 + i } });
   const acks = [
