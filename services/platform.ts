@@ -4,8 +4,10 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import client from 'prom-client';
 import type pg from 'pg';
 import { buildApp } from './api/app.ts';
+import { SseHub } from './api/sse.ts';
 import type { Config } from './config.ts';
 import { startEmbeddedBroker, type EmbeddedBrokerHandle } from './embedded/broker.ts';
 import { lockDataDir, type DataDirLock } from './embedded/data-dir-lock.ts';
@@ -111,8 +113,11 @@ export async function startPlatform(config: Config, logger: Logger): Promise<Pla
     broker?.attachIntake(ingest.brokerIntake);
 
     const modules: PlatformModule[] = [];
+    const streamsCut = new client.Counter({ name: 'vigie_stream_cut_total', help: 'SSE streams the server closed, by reason (too_slow, stalled, shutdown)', labelNames: ['reason'], registers: [telemetry.registry] });
+    const sse: SseHub = new SseHub({ ...config.stream, onDestroyed: (reason) => streamsCut.inc({ reason }) });
+    new client.Gauge({ name: 'vigie_stream_clients', help: 'Open SSE streams (observations and alerts)', registers: [telemetry.registry], collect() { this.set(sse.size); } });
     for (const factory of MODULES) {
-      const mod = await factory({ config, logger, pool, registry, telemetry, timescale, ingest });
+      const mod = await factory({ config, logger, pool, registry, telemetry, timescale, ingest, sse });
       modules.push(mod);
       if (mod.stop) cleanups.push(mod.stop);
       if (mod.onCommitted) committedListeners.push(mod.onCommitted);
