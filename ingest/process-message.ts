@@ -149,12 +149,16 @@ const KEYS_LISTED = 50;
 function mergeSameReason(rejects: Reject[]): Reject[] {
   const merged: Reject[] = [];
   const timeGroups = new Map<string, { first: Reject; detail: string; fields: string[] }>();
-  const keyGroups = new Map<Reject['code'], Reject[]>();
+  // Each merged group takes the place of its first member, so the order stays the decoder's.
+  const keyGroups = new Map<Reject['code'], { at: number; rejects: Reject[] }>();
   for (const r of rejects) {
     if (KEY_CODES.has(r.code)) {
       const group = keyGroups.get(r.code);
-      if (group) group.push(r);
-      else keyGroups.set(r.code, [r]);
+      if (group) group.rejects.push(r);
+      else {
+        keyGroups.set(r.code, { at: merged.length, rejects: [r] });
+        merged.push(r);
+      }
       continue;
     }
     if (!TIME_CODES.has(r.code) || !r.field) {
@@ -170,15 +174,12 @@ function mergeSameReason(rejects: Reject[]): Reject[] {
   for (const { first, detail, fields } of timeGroups.values()) {
     merged.push({ ...first, field: fields.join(','), reason: `${fields.join(', ')}: ${detail}` });
   }
-  for (const group of keyGroups.values()) {
-    if (group.length === 1) {
-      merged.push(group[0]!);
-      continue;
-    }
+  for (const { at, rejects: group } of keyGroups.values()) {
+    if (group.length === 1) continue;
     const fields = group.map((r) => r.field ?? '?');
     const listed = fields.slice(0, KEYS_LISTED);
     const more = fields.length - listed.length;
-    merged.push({
+    merged.splice(at, 1, {
       ...group[0]!,
       field: `${listed.join(',')}${more ? `,+${more}` : ''}`,
       reason: `${fields.length} keys refused (${group[0]!.code}): ${group

@@ -1,7 +1,14 @@
 /**
- * Timestamps as devices really send them (../shared/DOMAIN.md, "Payload formats"): ISO 8601
- * with `Z`, with an offset, with nanoseconds, or with no zone at all; epoch seconds,
- * milliseconds, microseconds or nanoseconds; numbers sent as strings. All become a UTC Date.
+ * Timestamps as devices really send them: ISO 8601 with `Z`, with an offset, with nanoseconds;
+ * epoch seconds, milliseconds, microseconds or nanoseconds; numbers sent as strings. All
+ * become a UTC Date.
+ *
+ * A date-time without a zone is refused (`invalid_timestamp`), unless the wire format's own
+ * standard names the zone to assume (FIWARE NGSI: VIGIE_NGSI_LOCAL_ZONE). Read as UTC, a
+ * local-time reading from a French device would be filed one hour off in winter and two in
+ * summer, silently; RFC 3339 §4.4 calls such a time "unqualified" and not an instant. The
+ * native format, The Things Stack and ChirpStack always send a zone (README, "The native wire
+ * format").
  */
 import { zoneOffsetMinutes } from '../../schemas/time-zone.ts';
 
@@ -34,7 +41,7 @@ function localToUtc(wallMillis: number, zone: string): number {
 }
 
 export interface ParseTimestampOptions {
-  /** Zone assumed for ISO strings without one (FIWARE `dateObserved` may have none). */
+  /** Zone assumed for ISO strings without one (FIWARE `dateObserved` may have none); unset: refused. */
   assumeZone?: string;
 }
 
@@ -69,8 +76,11 @@ export function parseTimestamp(input: unknown, options: ParseTimestampOptions = 
   }
   let utc: number;
   if (zone === undefined) {
+    if (!options.assumeZone) {
+      return { ok: false, reason: `timestamp ${JSON.stringify(text)} has no time zone: add Z (UTC) or an offset such as +01:00 (RFC 3339 §5.6)` };
+    }
     try {
-      utc = localToUtc(wall, options.assumeZone ?? 'UTC');
+      utc = localToUtc(wall, options.assumeZone);
     } catch {
       return { ok: false, reason: `unknown time zone ${options.assumeZone}` };
     }
