@@ -9,6 +9,7 @@ import type { Rule } from '../../schemas/alerting.ts';
 import { formatTimeline, runBacktest } from '../../services/alerting/backtest.ts';
 import { parseRuleFile } from '../../services/alerting/rule-files.ts';
 import { getRule } from '../../services/alerting/store/rules.ts';
+import { isoTimeProblem } from '../../services/api/query-params.ts';
 import { loadConfig } from '../../services/config.ts';
 import { openDatabase } from '../../services/embedded/open-database.ts';
 import { createLogger } from '../../services/logger.ts';
@@ -31,9 +32,9 @@ function fail(message: string): never {
 }
 
 function parseTime(name: string, s: string): Date {
-  const d = new Date(s);
-  if (Number.isNaN(d.getTime())) fail(`--${name}: expected an ISO 8601 date-time, got "${s}"`);
-  return d;
+  const problem = isoTimeProblem(s);
+  if (problem) fail(`--${name}: ${problem}, got "${s}"`);
+  return new Date(s);
 }
 
 export function registerBacktest(program: Command): void {

@@ -49,6 +49,9 @@ t.test('a time without a zone is refused with the reason, not guessed', async (t
   t.match(dl, { code: 'invalid_timestamp', reason: /has no time zone: add Z/ });
   const obs = await pool.query(`select value from observations where device_id = 'zone-1'`);
   t.same(obs.rows, [{ value: 4 }], 'the zoned reading is stored, the other is not');
+  const api = await tp.platform.app.inject({ method: 'GET', url: '/api/v1/observations?device=zone-1&from=2026-01-15T07:30:00' });
+  t.equal(api.statusCode, 400, 'the API refuses a zone-less time too');
+  t.match(api.json(), { code: 'VIGIE_ERR_VALIDATION', message: /has no time zone/ });
 });
 
 t.test('counters: a forged reading and a meter restarting below its value are flagged, not summed', async (t) => {
