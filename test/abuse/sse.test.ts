@@ -63,10 +63,11 @@ t.test('stalled SSE clients are capped and cut; memory stays bounded; /health an
 
   // A reading client takes the first event id: the resuming attackers start from it.
   const reader = await openSse(`${vigie.url}/api/v1/stream`);
-  await burst(2000, 0);
+  await burst(20, 0);
   const first = await waitFor(() => reader.frames.find((f) => f.id), 15_000, 'a first event');
   reader.close();
   await waitFor(async () => (await vigie.metric('vigie_stream_clients')) === 0, 10_000, 'the reader to be gone');
+  await burst(2000, 20); // history after the first event, for the resuming clients below
 
   const before = await vigie.metric('vigie_process_process_resident_memory_bytes');
   let peak = before;

@@ -22,14 +22,48 @@ function frame(hub: LiveHub, e: LiveEvent): string {
   return `id: ${hub.eventId(e.seq)}\nevent: observation\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
-/** Replayed frames are built a few at a time, as the client's socket drains. */
-function* frames(hub: LiveHub, events: LiveEvent[]): Generator<string> {
-  for (let i = 0; i < events.length; i += 100) yield events.slice(i, i + 100).map((e) => frame(hub, e)).join('');
+/**
+ * Every stream sends the same frames: each is built once (kept with its event while the ring
+ * holds it), and the text of one commit once for all the streams that get all of it, rather
+ * than once per stream.
+ */
+class Frames {
+  private readonly built = new WeakMap<LiveEvent, string>();
+  private lastKey = '';
+  private lastText = '';
+
+  constructor(private readonly hub: LiveHub) {}
+
+  of(e: LiveEvent): string {
+    let f = this.built.get(e);
+    if (f === undefined) this.built.set(e, (f = frame(this.hub, e)));
+    return f;
+  }
+
+  text(events: LiveEvent[]): string {
+    if (events.length === 0) return '';
+    const first = events[0]!.seq;
+    const last = events[events.length - 1]!.seq;
+    // Only a run without gaps is known by its ends; a filtered selection is joined afresh.
+    if (last - first + 1 !== events.length) return events.map((e) => this.of(e)).join('');
+    const key = `${first}-${last}`;
+    if (key !== this.lastKey) {
+      this.lastKey = key;
+      this.lastText = events.map((e) => this.of(e)).join('');
+    }
+    return this.lastText;
+  }
+
+  /** Replayed frames are built a few at a time, as the client's socket drains. */
+  *lazily(events: LiveEvent[]): Generator<string> {
+    for (let i = 0; i < events.length; i += 100) yield events.slice(i, i + 100).map((e) => this.of(e)).join('');
+  }
 }
 
 export function streamRoutes(env: { hub: LiveHub; sse: SseHub }) {
   return async (app: FastifyInstance): Promise<void> => {
     env.sse.install(app);
+    const frames = new Frames(env.hub);
     const r = app.withTypeProvider<ZodTypeProvider>();
     r.get(
       '/api/v1/stream',
@@ -62,7 +96,7 @@ export function streamRoutes(env: { hub: LiveHub; sse: SseHub }) {
         let replayedUpTo = 0;
         const unsubscribe = env.hub.subscribe({
           filter,
-          send: (events) => conn.send(events.filter((e) => e.seq > replayedUpTo).map((e) => frame(env.hub, e)).join('')),
+          send: (events) => conn.send(frames.text(replayedUpTo ? events.filter((e) => e.seq > replayedUpTo) : events)),
         });
         conn.onClose(unsubscribe);
         if (lastId) {
@@ -74,10 +108,10 @@ export function streamRoutes(env: { hub: LiveHub; sse: SseHub }) {
             // per-client cap could pin megabytes per stalled client there. Past the cap the
             // client is told to re-read the gap from the REST API instead.
             let bytes = 0;
-            for (const e of missed) if ((bytes += Buffer.byteLength(frame(env.hub, e))) > env.sse.maxBufferedBytes) break;
+            for (const e of missed) if ((bytes += Buffer.byteLength(frames.of(e))) > env.sse.maxBufferedBytes) break;
             if (bytes > env.sse.maxBufferedBytes) {
               conn.send(`event: reset\ndata: ${JSON.stringify({ reason: 'replay_too_large', message: `more than VIGIE_STREAM_MAX_BUFFER_BYTES (${env.sse.maxBufferedBytes}) of events were missed; re-read GET /api/v1/observations from your last time` })}\n\n`);
-            } else conn.sendLazily(frames(env.hub, missed));
+            } else conn.sendLazily(frames.lazily(missed));
             replayedUpTo = missed[missed.length - 1]?.seq ?? 0;
           }
         }
