@@ -89,7 +89,7 @@ export function processMessage(message: InboundMessage, options: ProcessOptions)
   try {
     decoded = decoder.decode(message, { ...options.context, now: message.receivedAt });
   } catch (err) {
-    // A decoder bug must cost one message, never the process (../shared/ARCHITECTURE.md).
+    // A decoder bug must cost one message, never the process: it is dead-lettered (decoder_error) and the rest flows.
     deadLetters.push(dead(decoder.name, null, { code: 'decoder_error', reason: `decoder ${decoder.name} failed: ${(err as Error).message}` }));
     return { observations: [], deadLetters, deviceId: null };
   }

@@ -1,6 +1,6 @@
 /**
  * Unit conversion into the catalogue's canonical units. Devices send kelvin, Fahrenheit,
- * fractions, metres, pascals, watt-hours (../shared/DOMAIN.md "Real data faults"); SenML
+ * fractions, metres, pascals, watt-hours; SenML
  * uses its registry names (RFC 8428 §12.1: `Cel`, `%RH`, `Pa`, `W`, `J`, `m3`, `lx`, and the
  * secondary units of RFC 8798: `ppm`, `hPa`, `km/h`, `kWh`). Every unit is a linear map
  * onto its dimension's base unit: base = value * factor + offset.

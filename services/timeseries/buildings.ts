@@ -1,5 +1,5 @@
 /**
- * Building figures (DOMAIN.md, "Buildings"):
+ * Building figures:
  * - consumption from cumulative counters (kWh, m³): the positive delta between consecutive
  *   readings, attributed to the bucket of the later reading, as long as the meter could have
  *   delivered it: at most its rate (tag `maxPowerKw` for energy, `maxFlowM3h` for water, else
