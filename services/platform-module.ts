@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type pg from 'pg';
 import type { Batch } from '../ingest/running-sink.ts';
+import type { SseHub } from './api/sse.ts';
 import type { PgBus } from './cluster/bus.ts';
 import type { CommitEntry } from './cluster/commit-log.ts';
 import type { FeedHub } from './cluster/feed-hub.ts';
@@ -33,6 +34,8 @@ export interface ModuleContext {
   commits: FeedHub<CommitEntry>;
   /** This process's name in the cluster (host:pid). */
   member: string;
+  /** The shared Server-Sent Events registry (caps span every stream). */
+  sse: SseHub;
 }
 
 export interface PlatformModule {

@@ -4,11 +4,16 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import client from 'prom-client';
 import type pg from 'pg';
 import { buildApp } from './api/app.ts';
 import { prepareAccess } from './auth/startup.ts';
+import { SseHub } from './api/sse.ts';
 import type { Config } from './config.ts';
-import { startEmbeddedBroker, type EmbeddedBrokerHandle } from './embedded/broker.ts';
+import { hasActiveTokens, verifyApiToken } from './auth/index.ts';
+import { startGuardedBroker, type BrokerTokens } from './broker-auth/embedded.ts';
+import type { EmbeddedBrokerHandle } from './embedded/broker.ts';
+import { lockDataDir, type DataDirLock } from './embedded/data-dir-lock.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './embedded/postgres.ts';
 import { startIngest, type IngestRuntime } from './ingest-runtime.ts';
 import type { Batch } from '../ingest/running-sink.ts';
@@ -45,17 +50,33 @@ export interface Platform {
   timescale: boolean;
   /** Singleton roles of this process (services/cluster/leases.ts). */
   leases: LeaseManager;
+  /** The embedded broker, when MQTT_URL is unset. */
+  broker?: EmbeddedBrokerHandle;
   /** Graceful: stop intake, commit and ack what is pending, close everything. */
   stop(): Promise<void>;
 }
 
-export async function startPlatform(config: Config, logger: Logger): Promise<Platform> {
+export interface PlatformOptions {
+  /**
+   * How the embedded broker checks an API token given as the MQTT password (an admin or
+   * integration token may publish under every ingest topic). Default: the API's own tokens.
+   */
+  mqttTokens?: (pool: pg.Pool) => BrokerTokens;
+}
+
+export async function startPlatform(config: Config, logger: Logger, options: PlatformOptions = {}): Promise<Platform> {
   const cleanups: Array<() => Promise<void>> = [];
   const undo = async () => {
     for (const c of cleanups.reverse()) await c().catch((err) => logger.error({ err }, 'cleanup failed'));
   };
   try {
     const registry = loadRegistry(config.registryPath);
+    // The embedded database and broker keep their files in the data directory: one Vigie at a time.
+    let lock: DataDirLock | undefined;
+    if (!config.databaseUrl || !config.mqttUrl) {
+      lock = lockDataDir(config.dataDir, 'vigie start');
+      cleanups.push(async () => lock!.release());
+    }
 
     let databaseUrl = config.databaseUrl;
     let embeddedPg: EmbeddedPostgresHandle | undefined;
@@ -71,19 +92,24 @@ export async function startPlatform(config: Config, logger: Logger): Promise<Pla
     await migrate(pool, {
       logger,
       after: async (client) => {
-        timescale = await setupStorage(client, config, logger);
+        timescale = await setupStorage(client, config, logger, databaseUrl);
       },
     });
     const access = await prepareAccess(pool, config, logger);
     await syncRegistry(pool, registry.devices);
     logger.info({ registered: registry.devices.length }, 'device registry loaded');
 
+    const telemetry = createTelemetry();
     let mqttUrl = config.mqttUrl;
     let broker: EmbeddedBrokerHandle | undefined;
+    let ingestConfig = config;
     if (!mqttUrl) {
-      broker = await startEmbeddedBroker(config.embedded.mqttPort, config.dataDir, logger);
+      // Every client logs in; the ingest with a secret that lives only in this process.
+      const guarded = await startGuardedBroker(config, pool, telemetry.registry, logger, options.mqttTokens?.(pool) ?? { verify: (password) => verifyApiToken(pool, password), exist: () => hasActiveTokens(pool) });
+      broker = guarded.broker;
       cleanups.push(() => broker!.close());
       mqttUrl = broker.url;
+      ingestConfig = { ...config, mqtt: { ...config.mqtt, ...guarded.login } };
     }
     // aedes speaks MQTT 3.1.1 only; an external broker gets MQTT 5 (receive maximum, session expiry).
     const protocolVersion = config.mqtt.protocol === 'auto' ? (broker ? 4 : 5) : config.mqtt.protocol;
@@ -105,12 +131,11 @@ export async function startPlatform(config: Config, logger: Logger): Promise<Pla
     cleanups.push(async () => commits.stop());
     const leases = new LeaseManager({ url: databaseUrl, logger: logger.child({ component: 'leases' }), checkMs: config.cluster.leaseCheckMs, keepalive: config.cluster.keepalive });
 
-    const telemetry = createTelemetry();
     // Modules are created after the ingest starts (they may publish on its connection), but
     // listen from the first commit: the listener list is read at each commit.
     const committedListeners: Array<(batch: Batch) => void> = [];
     const ingest = await startIngest({
-      config,
+      config: ingestConfig,
       mqttUrl,
       protocolVersion,
       pool,
@@ -119,15 +144,20 @@ export async function startPlatform(config: Config, logger: Logger): Promise<Pla
       logger,
       intake: roleHasIntake(role),
       exclusiveDecoders: new Set(['sparkplug-b']),
+      subscribe: !broker,
       onCommitted: (batch) => {
         for (const listener of committedListeners) listener(batch);
       },
     });
     cleanups.push(() => ingest.destroy());
+    broker?.attachIntake(ingest.brokerIntake);
 
     const modules: PlatformModule[] = [];
+    const streamsCut = new client.Counter({ name: 'vigie_stream_cut_total', help: 'SSE streams the server closed, by reason (too_slow, stalled, shutdown)', labelNames: ['reason'], registers: [telemetry.registry] });
+    const sse: SseHub = new SseHub({ ...config.stream, identify: (req) => req.identity?.subject ?? null, onDestroyed: (reason) => streamsCut.inc({ reason }) });
+    new client.Gauge({ name: 'vigie_stream_clients', help: 'Open SSE streams (observations and alerts)', registers: [telemetry.registry], collect() { this.set(sse.size); } });
     for (const factory of MODULES) {
-      const mod = await factory({ config, logger, pool, registry, telemetry, timescale, ingest, bus, commits, member: leases.member });
+      const mod = await factory({ config, logger, pool, registry, telemetry, timescale, ingest, sse, bus, commits, member: leases.member });
       modules.push(mod);
       if (mod.stop) cleanups.push(mod.stop);
       if (mod.onCommitted) committedListeners.push(mod.onCommitted);
@@ -155,7 +185,9 @@ export async function startPlatform(config: Config, logger: Logger): Promise<Pla
         } catch {
           database = false;
         }
-        return { database, broker: ingest.source.connected };
+        // A commit failing now (connection lost, or a dead letter the store keeps refusing)
+        // means nothing is acknowledged: not ready, whatever a bare `select 1` says.
+        return { database, broker: ingest.source.connected, commits: ingest.sink.failingSince === null };
       },
     });
     await app.listen({ host: config.http.host, port: config.http.port });
@@ -176,6 +208,7 @@ export async function startPlatform(config: Config, logger: Logger): Promise<Pla
       databaseUrl,
       timescale,
       leases,
+      broker,
       async stop() {
         if (stopped) return;
         stopped = true;
@@ -190,6 +223,7 @@ export async function startPlatform(config: Config, logger: Logger): Promise<Pla
         await pool.end();
         if (broker) await broker.close();
         if (embeddedPg) await embeddedPg.stop();
+        lock?.release();
       },
     };
   } catch (err) {

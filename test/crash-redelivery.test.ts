@@ -13,6 +13,7 @@ import pg from 'pg';
 import t from 'tap';
 import { startChildPlatform } from './helpers/child-platform.ts';
 import { createTestDatabase } from './helpers/database.ts';
+import { publishWindow } from './helpers/publisher.ts';
 import { authHeaders, TEST_MQTT_URL } from './helpers/platform.ts';
 import { waitFor } from './helpers/wait.ts';
 
@@ -87,11 +88,19 @@ t.test('Mosquitto + PostgreSQL: SIGTERM commits what is held, then exits 0', asy
 t.test('embedded PostgreSQL + broker: SIGKILL before commit loses nothing, data survives restart', async (t) => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'vigie-crash-'));
   const mqttPort = String(10_000 + Math.floor(Math.random() * 50_000));
-  const env = { VIGIE_DATA_DIR: dataDir, VIGIE_MQTT_PORT: mqttPort };
+  // Broker authentication is not what this test is about: pinned off (anonymous publishers
+  // on loopback), as test/broker-auth.test.ts pins it on.
+  const env = { VIGIE_DATA_DIR: dataDir, VIGIE_MQTT_PORT: mqttPort, VIGIE_MQTT_AUTH: 'off' };
   const brokerUrl = `mqtt://127.0.0.1:${mqttPort}`;
 
   const first = await startChildPlatform({ ...env, ...HOLD }, 120_000);
-  await publishAll(brokerUrl, (i) => `vigie/emb-${i % 4}/telemetry`, 20);
+  // The embedded broker acknowledges only after the commit (services/embedded/broker.ts), so
+  // the publisher holds all 20 unacknowledged and sends them again to the next Vigie.
+  const published = publishWindow(
+    brokerUrl,
+    Array.from({ length: 20 }, (_, i) => ({ topic: `vigie/emb-${i % 4}/telemetry`, payload: JSON.stringify({ ts: Date.now() - 1000 + i, metrics: { air_temperature: i / 10 } }) })),
+    20,
+  );
   const received = await receivedSettled(() => first.metric('vigie_messages_received_total'));
   t.equal(received, 20);
   first.child.kill('SIGKILL');
@@ -104,6 +113,7 @@ t.test('embedded PostgreSQL + broker: SIGKILL before commit loses nothing, data 
     await second.exited;
     rmSync(dataDir, { recursive: true, force: true });
   });
+  t.equal((await published).acked, 20, 'every message acknowledged, by the second Vigie');
   const items = await waitFor(async () => {
     const r = await fetch(`${second.url}/api/v1/observations?limit=100&metric=air_temperature`, { headers: authHeaders() });
     const body = (await r.json()) as { items: unknown[] };

@@ -20,6 +20,8 @@ export interface MqttSourceOptions {
   filters: string[];
   /** Prefix put before every filter and removed from every received topic (test isolation, multi-tenant brokers). */
   topicPrefix: string;
+  /** False: a clean session that subscribes to nothing (the embedded broker hands messages over in-process). */
+  subscribe?: boolean;
   /** MQTT 5 / Mosquitto shared subscription group. */
   sharedGroup?: string;
   /** Filters subscribed later with `subscribe` by one member only (unsubscribed at start). */
@@ -51,7 +53,7 @@ export class MqttSource {
     const o = this.options;
     const clientOptions: IClientOptions = {
       clientId: o.clientId,
-      clean: false,
+      clean: o.subscribe === false,
       protocolVersion: o.protocolVersion,
       username: o.username,
       password: o.password,
@@ -108,6 +110,7 @@ export class MqttSource {
       client.connect();
     });
 
+    if (o.subscribe === false) return;
     const filters = o.filters.map((f) => (o.sharedGroup ? `$share/${o.sharedGroup}/${prefix}${f}` : `${prefix}${f}`));
     if (filters.length > 0) {
       await client.subscribeAsync(filters.map((f) => f), { qos: 1 });
@@ -123,14 +126,14 @@ export class MqttSource {
    * here, for as long as it holds them (a role such as the Sparkplug host). Prefix added.
    */
   async subscribe(filters: string[]): Promise<void> {
-    if (!this.client || filters.length === 0) return;
+    if (!this.client || filters.length === 0 || this.options.subscribe === false) return;
     const full = filters.map((f) => `${this.options.topicPrefix}${f}`);
     await this.client.subscribeAsync(full, { qos: 1 });
     this.options.logger.info({ filters: full }, 'MQTT subscribed (this member only)');
   }
 
   async unsubscribe(filters: string[]): Promise<void> {
-    if (!this.client || filters.length === 0) return;
+    if (!this.client || filters.length === 0 || this.options.subscribe === false) return;
     await this.client.unsubscribeAsync(filters.map((f) => `${this.options.topicPrefix}${f}`));
   }
 

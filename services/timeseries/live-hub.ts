@@ -25,7 +25,8 @@ export interface LiveFilter {
 
 export interface Subscriber {
   filter: LiveFilter;
-  send(events: LiveEvent[]): void;
+  /** `complete`: the delivery's whole array, shared by every unfiltered subscriber. */
+  send(events: LiveEvent[], complete: boolean): void;
 }
 
 export interface LiveHubOptions {
@@ -49,25 +50,54 @@ export class LiveHub {
     return this.o.feed.position;
   }
 
-  private events(entries: CommitEntry[], filter: LiveFilter, after?: { seq: number; index: number }): LiveEvent[] {
-    const out: LiveEvent[] = [];
-    for (const entry of entries) {
-      entry.observations.forEach((obs, index) => {
-        if (after && entry.seq === after.seq && index <= after.index) return;
-        const e = { seq: entry.seq, index, domain: this.o.domainOf(obs.deviceId) ?? (isMetricName(obs.metric) ? METRICS[obs.metric].domain : 'other'), obs };
-        if (matches(filter, e)) out.push(e);
-      });
+  /** Events of entries, each built once per entry (shared by every subscriber). */
+  private readonly built = new WeakMap<CommitEntry, LiveEvent[]>();
+
+  private eventsOf(entry: CommitEntry): LiveEvent[] {
+    let out = this.built.get(entry);
+    if (!out) {
+      out = entry.observations.map((obs, index) => ({
+        seq: entry.seq,
+        index,
+        domain: this.o.domainOf(obs.deviceId) ?? (isMetricName(obs.metric) ? METRICS[obs.metric].domain : 'other'),
+        obs,
+      }));
+      this.built.set(entry, out);
     }
     return out;
   }
 
+  private events(entries: CommitEntry[], filter: LiveFilter, after?: { seq: number; index: number }): LiveEvent[] {
+    const out: LiveEvent[] = [];
+    for (const entry of entries) {
+      for (const e of this.eventsOf(entry)) {
+        if (after && e.seq === after.seq && e.index <= after.index) continue;
+        if (matches(filter, e)) out.push(e);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Live events for a subscriber. A subscriber without a filter gets the same array as every
+   * other one for a delivery (`complete`), so its text can be built once for all of them.
+   */
   subscribe(s: Subscriber): () => void {
+    const unfiltered = !s.filter.devices && !s.filter.metrics && !s.filter.domains;
     return this.o.feed.subscribe({
       send: (entries) => {
-        const mine = this.events(entries, s.filter);
-        if (mine.length > 0) s.send(mine);
+        const mine = unfiltered ? this.all(entries) : this.events(entries, s.filter);
+        if (mine.length > 0) s.send(mine, unfiltered);
       },
     });
+  }
+
+  private readonly delivered = new WeakMap<CommitEntry[], LiveEvent[]>();
+
+  private all(entries: CommitEntry[]): LiveEvent[] {
+    let out = this.delivered.get(entries);
+    if (!out) this.delivered.set(entries, (out = entries.flatMap((e) => this.eventsOf(e))));
+    return out;
   }
 
   /**

@@ -25,7 +25,7 @@ export const timeseriesModule: ModuleFactory = async (ctx) => {
   let stopTenure: Array<() => void> = [];
   const env = { pool, timescale, maxPoints: ts.seriesMaxPoints };
   const hub = new LiveHub({ feed: ctx.commits, domainOf: (id) => ctx.registry.get(id)?.domain, replayMax: ts.streamReplay, prunedUpTo: () => prunedUpTo(pool) });
-  const routes = [seriesRoutes(env), trafficRoutes(env), roadRoutes(env), buildingRoutes(env), exportRoutes(env), streamRoutes({ hub, heartbeatMs: ts.streamHeartbeatMs })];
+  const routes = [seriesRoutes(env), trafficRoutes(env), roadRoutes(env), buildingRoutes(env), exportRoutes(env), streamRoutes({ hub, sse: ctx.sse })];
   const prune = async () => {
     try {
       const n = await pruneCommitLog(pool, config.cluster.commitLogRetentionMs, config.cluster.consumerStaleMs);
