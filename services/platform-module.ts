@@ -32,7 +32,7 @@ export interface ModuleContext {
   bus: PgBus;
   /** Every commit of every process, as this process reads them from the commit feed. */
   commits: FeedHub<CommitEntry>;
-  /** This process's name in the cluster (host:pid). */
+  /** This process's name in the cluster (host:pid:random). */
   member: string;
   /** The shared Server-Sent Events registry (caps span every stream). */
   sse: SseHub;

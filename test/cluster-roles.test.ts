@@ -12,6 +12,7 @@ import type { RuleInput } from '../schemas/alerting.ts';
 import { alertingFor } from '../services/alerting/runtime.ts';
 import { startScenario } from './helpers/alerting.ts';
 import { createTestDatabase } from './helpers/database.ts';
+import { startTestPlatform } from './helpers/platform.ts';
 import { waitFor } from './helpers/wait.ts';
 
 const db = await createTestDatabase('roles');
@@ -24,9 +25,10 @@ const env = { VIGIE_LEASE_CHECK_MS: '200', VIGIE_RULES_WATCH_MS: '100' };
 const a = await startScenario({ rules: [fileRule], devices, db, dir, clockStart: Date.now(), env });
 const b = await startScenario({ rules: [fileRule], devices, db, dir: dirB, clockStart: Date.now(), env });
 let aStopped = false;
+let bStopped = false;
 t.teardown(async () => {
   if (!aStopped) await a.stop({ keepDir: true });
-  await b.stop({ keepDir: true });
+  if (!bStopped) await b.stop({ keepDir: true });
   await db.drop();
 });
 const ra = alertingFor(a.tp.platform.pool);
@@ -59,4 +61,23 @@ t.test('a graceful stop hands the roles over at once', async (t) => {
   t.ok(Date.now() - before < 3_000, `taken over in ${Date.now() - before} ms`);
   t.ok(b.tp.platform.leases.holds('notify') && b.tp.platform.leases.holds('maintenance'));
   t.ok(rb.engine.core.ruleById('file-cold') && rb.engine.core.ruleById('api-co2'), 'with every rule');
+});
+
+t.test('--role api serves the API and holds no role; --role worker holds them and serves no API', async (t) => {
+  const api = await startTestPlatform({ db, env: { VIGIE_ROLE: 'api', VIGIE_LEASE_CHECK_MS: '200', VIGIE_RULES_DIR: path.join(dirB, 'rules'), VIGIE_MQTT_CLIENT_ID: `api-${process.pid}` } });
+  t.teardown(() => api.stop());
+  t.equal((await api.get('/api/v1/alerts')).status, 200, 'the api process serves the alert API');
+  const view = await api.get<{ role: string; singletons: Array<{ role: string; here: boolean }> }>('/api/v1/cluster');
+  t.equal(view.body.role, 'api');
+  t.notOk(view.body.singletons.some((s) => s.here), 'it holds no singleton');
+  await b.stop({ keepDir: true });
+  bStopped = true;
+  await new Promise((r) => setTimeout(r, 600));
+  t.notOk(api.platform.leases.holds('alerting'), 'not even when nobody else can');
+  const worker = await startTestPlatform({ db, env: { VIGIE_ROLE: 'worker', VIGIE_LEASE_CHECK_MS: '200', VIGIE_RULES_DIR: path.join(dirB, 'rules'), VIGIE_MQTT_CLIENT_ID: `wrk-${process.pid}` } });
+  t.teardown(() => worker.stop());
+  t.ok(worker.platform.leases.holds('alerting') && worker.platform.leases.holds('notify'), 'the worker takes the evaluator and delivery');
+  t.notOk(worker.platform.leases.holds('sparkplug'), 'but not the Sparkplug host, which needs the intake');
+  t.equal((await worker.get('/api/v1/alerts')).status, 404, 'the worker serves no API routes');
+  t.equal((await worker.get('/api/v1/cluster')).status, 200, 'but its cluster view');
 });

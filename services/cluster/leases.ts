@@ -14,6 +14,7 @@
  * Consumers also fence their writes (commit_consumers.epoch), so a holder that has not yet
  * noticed cannot write behind the new one.
  */
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import pg from 'pg';
 import type { Logger } from 'pino';
@@ -48,7 +49,8 @@ export class LeaseManager {
   readonly member: string;
 
   constructor(private readonly o: LeaseOptions) {
-    this.member = o.memberName ?? `${hostname()}:${process.pid}`;
+    // host:pid, plus a few random characters: two platforms in one process (tests) stay apart.
+    this.member = o.memberName ?? `${hostname()}:${process.pid}:${randomBytes(2).toString('hex')}`;
   }
 
   register(role: Singleton, handler: RoleHandler): void {

@@ -12,7 +12,9 @@ import type { Logger } from 'pino';
 import type pg from 'pg';
 import type { AlertView } from '../store/alerts.ts';
 import { recordDelivery } from '../store/alerts.ts';
-import { dueNotifications, markDelivered, markFailed, type OutboxRow } from '../store/outbox.ts';
+import { dueNotifications, markDelivered, markFailed, pruneOutbox, type OutboxRow } from '../store/outbox.ts';
+
+const OUTBOX_KEEP_DAYS = 7;
 import type { TopicRoute } from '../../../ingest/topic-routes.ts';
 import { mqttTopicProblem } from './outbound.ts';
 import { attemptWebhook, type WebhookOptions } from './webhook.ts';
@@ -54,6 +56,7 @@ interface Outcome {
 export class OutboxWorker {
   private readonly busy = new Map<string, Promise<void>>();
   private timer: NodeJS.Timeout | null = null;
+  private prune: NodeJS.Timeout | null = null;
   private running = false;
   private scanning = false;
   private again = false;
@@ -64,6 +67,9 @@ export class OutboxWorker {
     this.running = true;
     this.timer = setInterval(() => this.wake(), this.d.pollMs);
     this.timer.unref();
+    // Delivered or abandoned rows are kept a week (alert_deliveries keeps every attempt for good).
+    this.prune = setInterval(() => void pruneOutbox(this.d.pool, OUTBOX_KEEP_DAYS).catch((err) => this.d.logger.warn({ err }, 'outbox pruning failed')), 3_600_000);
+    this.prune.unref();
     this.wake();
   }
 
@@ -71,6 +77,7 @@ export class OutboxWorker {
   async stop(timeoutMs: number): Promise<void> {
     this.running = false;
     if (this.timer) clearInterval(this.timer);
+    if (this.prune) clearInterval(this.prune);
     await Promise.race([Promise.allSettled([...this.busy.values()]), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
   }
 

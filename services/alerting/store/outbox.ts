@@ -117,3 +117,9 @@ export async function pendingNotifications(db: pg.Pool): Promise<number> {
   const { rows } = await db.query<{ n: number }>(`select count(*)::int as n from alert_outbox where delivered_at is null and given_up_at is null`);
   return rows[0]!.n;
 }
+
+/** Removes outbox rows finished more than `days` ago; the attempts stay in alert_deliveries. */
+export async function pruneOutbox(db: pg.Pool, days: number): Promise<number> {
+  const res = await db.query(`delete from alert_outbox where coalesce(delivered_at, given_up_at) < now() - make_interval(days => $1)`, [days]);
+  return res.rowCount ?? 0;
+}
