@@ -19,7 +19,7 @@ import { randomUUID } from 'node:crypto';
 import type { NotifyTarget } from '../../schemas/alerting.ts';
 import { advancePosition, type Position } from '../cluster/feed-consumer.ts';
 import type { CommitEntry } from '../cluster/commit-log.ts';
-import { appendAlertStream, enqueueNotifications, type StreamEvent } from './store/outbox.ts';
+import { appendAlertStream, enqueueNotifications } from './store/outbox.ts';
 import type { DeviceInfo } from './scope.ts';
 import { silenceCovering } from './silence-match.ts';
 import { applyTransition, closeRuleAlerts, escalationCandidates, markEscalated, orphanRuleIds, touchOpenAlerts, type AlertView } from './store/alerts.ts';
@@ -381,4 +381,3 @@ export class AlertEngine extends EventEmitter {
   }
 }
 
-export type { StreamEvent };
