@@ -57,7 +57,7 @@ const v85Sql = `
      where $__timeFilter(x.time) and x.metric in ('vehicle_count', 'mean_speed', 'occupancy') and ${STATIONS}
      group by 1, 2, 3
   ), speeds as (
-    select device_id, s, sum(c) over (partition by device_id order by s rows unbounded preceding) as cum,
+    select device_id, s, c, sum(c) over (partition by device_id order by s rows unbounded preceding) as cum,
            sum(c) over (partition by device_id) as tot
       from p where c > 0 and s is not null and coalesce(occ, 0) < ${FREE_FLOW_MAX_OCCUPANCY}
   )
