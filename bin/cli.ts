@@ -4,6 +4,7 @@
 import { Command } from 'commander';
 import { registerBacktest } from './commands/backtest.ts';
 import { registerExport } from './commands/export.ts';
+import { registerMigrate } from './commands/migrate.ts';
 import { registerSimulate } from './commands/simulate.ts';
 import { registerStart } from './commands/start.ts';
 
@@ -13,4 +14,5 @@ registerStart(program);
 registerSimulate(program);
 registerBacktest(program);
 registerExport(program);
+registerMigrate(program);
 await program.parseAsync(process.argv);
