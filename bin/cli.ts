@@ -7,6 +7,7 @@ import { registerExport } from './commands/export.ts';
 import { registerMigrate } from './commands/migrate.ts';
 import { registerSimulate } from './commands/simulate.ts';
 import { registerStart } from './commands/start.ts';
+import { registerToken } from './commands/token.ts';
 
 const program = new Command();
 program.name('vigie').description('Telemetry platform for connected departmental roads and public buildings').showHelpAfterError();
@@ -15,4 +16,5 @@ registerSimulate(program);
 registerBacktest(program);
 registerExport(program);
 registerMigrate(program);
+registerToken(program);
 await program.parseAsync(process.argv);

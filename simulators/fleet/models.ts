@@ -1,6 +1,7 @@
 /**
- * Plausible device behaviour: diurnal temperature with the road surface
- * lagging the air, traffic with morning and evening peaks and ~8-12 % heavy vehicles, school
+ * Plausible device behaviour (README, "The native wire format"): diurnal temperature with the
+ * road surface lagging the air, traffic with morning and evening peaks, ~8-12 % heavy vehicles
+ * and light-vehicle speed classes (the input of a true V85), school
  * rooms whose CO2 climbs while occupied, cumulative meters. Values are in the canonical units
  * of the native format.
  */
@@ -11,7 +12,13 @@ export interface NativeMessage {
   ts: string;
   metrics?: Record<string, number>;
   channels?: Record<string, Record<string, number>>;
+  speedClasses?: Record<string, { bounds: number[]; counts: number[] }>;
 }
+
+/** The speed classes (km/h lower bounds) French counting stations commonly report; the last is open. */
+const SPEED_CLASS_BOUNDS = [0, 50, 70, 90, 110, 130];
+/** Spread of individual light-vehicle speeds around the period mean, km/h (one standard deviation). */
+const LIGHT_SPEED_SD = 10;
 
 export interface ModelState {
   energy: number;
@@ -79,6 +86,7 @@ function hourlyProfile(hour: number): number {
 export function trafficCount(t: Date, random: () => number, periodSeconds: number, lanes: string[], scale = 1): NativeMessage {
   const hour = parisHour(t);
   const channels: Record<string, Record<string, number>> = {};
+  let speedClasses: NativeMessage['speedClasses'];
   for (const lane of lanes) {
     const hourlyFlow = hourlyProfile(hour) * scale * (0.9 + random() * 0.2);
     const count = Math.max(0, Math.round((hourlyFlow * periodSeconds) / 3600 + gaussian(random)));
@@ -92,8 +100,20 @@ export function trafficCount(t: Date, random: () => number, periodSeconds: numbe
       ...(count > 0 ? { mean_speed: Math.max(5, speed) } : {}),
       occupancy: round(Math.min(100, congestion * 25 + random())),
     };
+    if (count > 0) {
+      // Each light vehicle around the period's mean speed, counted in its class: the V85 from
+      // these classes sits about LIGHT_SPEED_SD above the mean, as real traffic does.
+      const counts = SPEED_CLASS_BOUNDS.map(() => 0);
+      for (let i = 0; i < count - heavy; i++) {
+        const v = Math.max(5, speed + gaussian(random) * LIGHT_SPEED_SD);
+        let k = SPEED_CLASS_BOUNDS.length - 1;
+        while (k > 0 && v < SPEED_CLASS_BOUNDS[k]!) k--;
+        counts[k]!++;
+      }
+      (speedClasses ??= {})[lane] = { bounds: SPEED_CLASS_BOUNDS, counts };
+    }
   }
-  return { ts: t.toISOString(), channels };
+  return { ts: t.toISOString(), channels, ...(speedClasses ? { speedClasses } : {}) };
 }
 
 export function classroom(t: Date, random: () => number): NativeMessage {
