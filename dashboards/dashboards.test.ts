@@ -100,12 +100,12 @@ t.test('the ice risk panel agrees with GET /api/v1/roads/conditions', async (t) 
   const target = sqlTargets(d).find((x) => x.panel.startsWith('Ice risk per station'))!;
   const { rows } = await pool.query(expandGrafanaSql(target.rawSql, { from, to, intervalMs: 60_000, variables }));
   const api = await roadConditions(pool, {});
-  const level: Record<string, number> = { unknown: -1, none: 0, 'pre-alert': 1, frost: 2, ice: 3 };
+  const level: Record<string, number> = { unknown: -1, none: 0, 'pre-alert': 1, frost: 2, snow: 3, ice: 4 };
   t.same(
     Object.fromEntries(rows.map((r) => [r.station, r.ice_risk])),
     Object.fromEntries(api.map((c) => [c.deviceId, level[c.iceRisk.level]])),
   );
-  t.same(Object.fromEntries(rows.map((r) => [r.station, r.ice_risk])), { 'rws-a': 1, 'rws-b': 3 }, 'a pre-alert and an ice alarm');
+  t.same(Object.fromEntries(rows.map((r) => [r.station, r.ice_risk])), { 'rws-a': 1, 'rws-b': 4, 'rws-c': 3, 'rws-d': -1 }, 'a pre-alert, an ice alarm, snow reported without a temperature, a stale station');
 });
 
 t.test('the hourly branch counts the same vehicles as the raw one', async (t) => {

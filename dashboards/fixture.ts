@@ -14,6 +14,8 @@ import { waitFor } from '../test/helpers/wait.ts';
 const REGISTRY = `devices:
   - { id: rws-a, name: RD910 PR42, kind: road-weather-station, domain: roads, position: { lat: 46.64, lon: 0.36 }, road: { route: RD910, pr: 42, direction: both }, periodSeconds: 360 }
   - { id: rws-b, name: RD347 PR12, kind: road-weather-station, domain: roads, position: { lat: 46.72, lon: 0.50 }, road: { route: RD347, pr: 12, direction: both }, periodSeconds: 360 }
+  - { id: rws-c, kind: road-weather-station, domain: roads, position: { lat: 46.60, lon: 0.40 }, road: { route: RD347, pr: 20, direction: both }, periodSeconds: 360 }
+  - { id: rws-d, kind: road-weather-station, domain: roads, road: { route: RD951, pr: 3, direction: both }, periodSeconds: 360 }
   - { id: tc-a, kind: traffic-counter, domain: roads, position: { lat: 46.63, lon: 0.35 }, road: { route: RD910, pr: 40, direction: increasing }, periodSeconds: 360 }
   - { id: clg-s1, kind: building-sensor, domain: buildings, building: { building: "college l'Europe", zone: salle-1 }, periodSeconds: 600 }
   - { id: clg-s2, kind: building-sensor, domain: buildings, building: { building: "college l'Europe", zone: salle-2 }, periodSeconds: 600 }
@@ -70,8 +72,10 @@ export async function startFixture(): Promise<Fixture> {
   for (const [k, minutes] of [18, 12, 6, 1].entries()) {
     fresh.push(['rws-a', { ts: t - minutes * 60_000, metrics: { surface_temperature: 0.4 - 0.3 * k, freezing_point: -1.5, dew_point: -3, surface_state: 5 } }]);
     fresh.push(['rws-b', { ts: t - minutes * 60_000, metrics: { surface_temperature: -1, dew_point: -4, surface_state: 5 } }]);
-    fresh.push(['tc-a', { ts: t - minutes * 60_000, metrics: {} }]);
+    fresh.push(['rws-c', { ts: t - minutes * 60_000, metrics: { surface_state: 9 } }]);
   }
+  // rws-d's last reading is 40 minutes old: more than two 6-minute periods.
+  fresh.push(['rws-d', { ts: t - 40 * 60_000, metrics: { surface_temperature: -3, surface_state: 5 } }]);
   fresh.push(['clg-s1', { ts: t - 5 * 60_000, metrics: { co2: 1600 } }], ['clg-s2', { ts: t - 5 * 60_000, metrics: { co2: 1650 } }], ['clg-boiler', { ts: t - 4 * 60_000, metrics: { fault: 1 } }]);
   for (const [id, b] of fresh.filter(([, b]) => Object.keys(b.metrics).length)) {
     count(b);

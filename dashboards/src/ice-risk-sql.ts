@@ -3,9 +3,11 @@
  * services/roads/ice-risk.ts (`assessIceRisk`, default thresholds: 2 °C pre-alert margin,
  * falling faster than -0.5 °C/h, stale after two periods) on the same inputs as
  * services/timeseries/roads.ts (latest values; trend = regression slope of the surface
- * temperature over the hour before its last reading). dashboards.test.ts checks both agree.
- * Levels: -1 unknown, 0 none, 1 pre-alert, 2 frost, 3 ice.
+ * temperature over the hour before its last reading). The NTCIP 1204 essSurfaceStatus roles
+ * come from the same table (`SURFACE_STATE_ROLE`); dashboards.test.ts checks both agree.
+ * Levels: -1 unknown, 0 none, 1 pre-alert, 2 frost, 3 snow, 4 ice.
  */
+import { DEFAULT_ICE_RISK_OPTIONS, MOISTURE_STATES, SURFACE_STATE_ROLE } from '../../services/roads/ice-risk.ts';
 import { ROUTE_OF } from './variables.ts';
 
 export const ICE_LEVELS: Array<{ value: number; text: string; color: string }> = [
@@ -13,11 +15,14 @@ export const ICE_LEVELS: Array<{ value: number; text: string; color: string }> =
   { value: 0, text: 'none', color: 'green' },
   { value: 1, text: 'pre-alert', color: 'yellow' },
   { value: 2, text: 'frost', color: 'orange' },
-  { value: 3, text: 'ice', color: 'red' },
+  { value: 3, text: 'snow', color: 'purple' },
+  { value: 4, text: 'ice', color: 'red' },
 ];
 
-/** NTCIP 1204 essSurfaceStatus states meaning water on the surface (4, 5, 6, 7, 8). */
-const MOIST = '(4, 5, 6, 7, 8)';
+const { preAlertMarginC, fallingThresholdPerHour, stalePeriods } = DEFAULT_ICE_RISK_OPTIONS;
+const ROLE = `case s.state::int ${Object.entries(SURFACE_STATE_ROLE)
+  .map(([code, role]) => `when ${code} then '${role}'`)
+  .join(' ')} end`;
 
 export const iceRiskSql = `
   with s as (
@@ -27,6 +32,7 @@ export const iceRiskSql = `
            max(l.value) filter (where l.metric = 'freezing_point') as freezing,
            max(l.value) filter (where l.metric = 'dew_point') as dew,
            max(l.value) filter (where l.metric = 'surface_state') as state,
+           max(l.time) filter (where l.metric = 'surface_state') as state_time,
            max(l.value) filter (where l.metric = 'water_film') as film,
            max(l.value) filter (where l.metric = 'precipitation_rate') as precip
       from devices d left join latest_observations l on l.device_id = d.id and l.channel = ''
@@ -34,26 +40,31 @@ export const iceRiskSql = `
      group by d.id
   ), r as (
     select s.*,
-           coalesce(s.freezing, 0) as eff_freezing,
-           (coalesce(s.state in ${MOIST}, false) or coalesce(s.film > 0, false) or coalesce(s.precip > 0, false)) as moist,
-           (select regr_slope(o.value, extract(epoch from o.time)) * 3600
-              from observations o
-             where o.device_id = s.id and o.metric = 'surface_temperature' and o.channel = ''
-               and o.time > s.surface_time - interval '1 hour' and o.time <= s.surface_time) as trend
+           ${ROLE} as role,
+           round((s.surface - coalesce(s.freezing, 0))::numeric, 2) as margin,
+           (coalesce(s.state in (${MOISTURE_STATES.join(', ')}), false) or coalesce(s.film > 0, false) or coalesce(s.precip > 0, false)) as moist,
+           extract(epoch from now() - coalesce(s.surface_time, s.state_time)) > ${stalePeriods} * s.period as stale,
+           round(((select regr_slope(o.value, extract(epoch from o.time)) * 3600
+                     from observations o
+                    where o.device_id = s.id and o.metric = 'surface_temperature' and o.channel = ''
+                      and o.time > s.surface_time - interval '1 hour' and o.time <= s.surface_time))::numeric, 2) as trend
       from s
   )
   select r.id as station, r.name, r.route, r.lat as latitude, r.lon as longitude,
-         r.surface, r.freezing, r.dew, r.state as surface_state,
-         round((r.surface - r.eff_freezing)::numeric, 2)::float8 as margin,
-         round(r.trend::numeric, 2)::float8 as trend_per_hour,
+         r.surface, r.freezing, r.dew, r.state as surface_state, r.margin::float8 as margin, r.trend::float8 as trend_per_hour,
          case
-           when r.surface is null then -1
-           when extract(epoch from now() - r.surface_time) > 2 * r.period then -1
-           when round((r.surface - r.eff_freezing)::numeric, 2) <= 0 and r.moist then 3
+           when coalesce(r.stale, false) then -1
+           when r.surface is null then case r.role when 'ice' then 4 when 'snow' then 3 when 'frost' then 2 else -1 end
+           when r.margin <= 0 and r.moist then 4
+           when r.role = 'ice' then 4
+           when r.role = 'snow' then 3
+           when r.role = 'frost' then 2
            when r.surface <= 0 and r.dew is not null and r.surface <= r.dew then 2
-           when r.moist and round((r.surface - r.eff_freezing)::numeric, 2) <= 2 and round(r.trend::numeric, 2) <= -0.5 then 1
+           when r.role = 'dew' and r.surface <= 0 then 2
+           when r.moist and r.margin <= ${preAlertMarginC} and r.trend <= ${fallingThresholdPerHour} then 1
+           when r.role = 'watch' then 1
            else 0
          end as ice_risk,
-         r.surface_time as "time"
+         coalesce(r.surface_time, r.state_time) as "time"
     from r
    order by ice_risk desc, r.id`;

@@ -6,7 +6,7 @@
 import { PanelBuilder as TablePanel } from '@grafana/grafana-foundation-sdk/table';
 import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries';
 import { frenchHolidays } from '../../services/timeseries/holidays.ts';
-import { FREE_FLOW_MAX_OCCUPANCY } from '../../services/timeseries/traffic.ts';
+import { FREE_FLOW_MAX_OCCUPANCY, V85_PERCENT } from '../../services/timeseries/v85.ts';
 import { dashboard } from './common.ts';
 import { stationsMap } from './geomap.ts';
 import { sql } from './postgres-query.ts';
@@ -46,7 +46,12 @@ const trafficStateSql = `
    group by d.id
    order by d.id`;
 
-/** V85 as the API estimates it: the 85th percentile of period mean speeds weighted by their vehicles, over free-flowing periods. */
+/**
+ * The API's mean-speed-only V85 estimate (services/timeseries/traffic.ts, flagged `mean-speeds-only`
+ * there): the 85th percentile of period mean speeds weighted by their vehicles, over periods
+ * shown to be free-flowing (occupancy known and below the threshold). The V85 proper, from vehicle
+ * records or speed classes, is GET /api/v1/traffic/stations.
+ */
 const v85Sql = `
   with p as (
     select x.device_id, x.channel, x.time,
@@ -59,9 +64,9 @@ const v85Sql = `
   ), speeds as (
     select device_id, s, c, sum(c) over (partition by device_id order by s rows unbounded preceding) as cum,
            sum(c) over (partition by device_id) as tot
-      from p where c > 0 and s is not null and coalesce(occ, 0) < ${FREE_FLOW_MAX_OCCUPANCY}
+      from p where c > 0 and s is not null and occ < ${FREE_FLOW_MAX_OCCUPANCY}
   )
-  select device_id as station, min(s) filter (where cum >= 0.85 * tot) as v85,
+  select device_id as station, min(s) filter (where 100 * cum >= ${V85_PERCENT} * tot) as v85_estimate,
          sum(s * c) / nullif(sum(c), 0) as mean_speed
     from speeds group by 1 order by 1`;
 
@@ -119,8 +124,8 @@ export function trafficDashboard() {
     .withPanel(stationsMap('Stations by traffic state (now)', trafficStateSql, 'traffic_state', TRAFFIC_STATES).span(12).height(8))
     .withPanel(
       new TablePanel()
-        .title('V85 per station over the range (km/h)')
-        .description(`85th percentile of period mean speeds weighted by vehicles, over periods with occupancy below ${FREE_FLOW_MAX_OCCUPANCY} % (raw data: keep the range to weeks).`)
+        .title('V85 estimate per station over the range (km/h)')
+        .description(`Estimate from period mean speeds (the API flags it mean-speeds-only): their 85th percentile weighted by vehicles, over periods with a known occupancy below ${FREE_FLOW_MAX_OCCUPANCY} %. The V85 proper needs vehicle records or speed classes: GET /api/v1/traffic/stations. Reads raw data: keep the range to weeks.`)
         .unit('velocitykmh')
         .span(12)
         .height(8)
