@@ -52,12 +52,20 @@ function zoneSeries(title: string, metric: string, unit: string) {
     .withTarget(sql(timetableSql, 'time_series', 'C'));
 }
 
-/** Per zone over the range, occupied time from the timetable; each reading counts for one period. */
+/**
+ * Per zone over the range, occupied time from the timetable; each reading counts for one period.
+ * The local time is computed once per reading and the holidays joined by hash (materialised
+ * steps: an inlined flag would be re-evaluated by every FILTER clause).
+ */
 const comfortSql = `
-  with r as (
-    select ${BUILDING_OF} as building, ${ZONE_OF} as zone, x.metric, x.value, ${occupiedAt('x.time')} as occupied
+  with r as materialized (
+    select ${BUILDING_OF} as building, ${ZONE_OF} as zone, x.metric, x.value, x.time at time zone 'Europe/Paris' as lt
       from observations x join devices d on d.id = x.device_id
      where $__timeFilter(x.time) and x.metric in ('air_temperature', 'relative_humidity', 'co2') and ${ZONES}
+  ), o as materialized (
+    select r.building, r.zone, r.metric, r.value,
+           (extract(isodow from r.lt) < 6 and extract(hour from r.lt) between 8 and 17 and h.day is null) as occupied
+      from r left join unnest(${HOLIDAYS}) as h(day) on h.day = r.lt::date
   ), s as (
     select building, zone,
            avg(value) filter (where metric = 'air_temperature' and occupied) as temperature_occupied,
@@ -68,7 +76,7 @@ const comfortSql = `
            max(value) filter (where metric = 'co2') as co2_max,
            (count(*) filter (where metric = 'co2' and occupied and value > 1000))::float8 / nullif(count(*) filter (where metric = 'co2' and occupied), 0) as a1000,
            (count(*) filter (where metric = 'co2' and occupied and value > 1700))::float8 / nullif(count(*) filter (where metric = 'co2' and occupied), 0) as a1700
-      from r group by 1, 2
+      from o group by 1, 2
   )
   select building, zone, temperature_occupied, temperature_min, temperature_max, humidity, co2_occupied, co2_max,
          100 * a1000 as share_above_1000, 100 * a1700 as share_above_1700,

@@ -46,6 +46,9 @@ const trafficStateSql = `
    group by d.id
    order by d.id`;
 
+/** Raw periods are read: the panel covers at most the last days of the range. */
+const V85_MAX_DAYS = 7;
+
 /**
  * The API's mean-speed-only V85 estimate (services/timeseries/traffic.ts, flagged `mean-speeds-only`
  * there): the 85th percentile of period mean speeds weighted by their vehicles, over periods
@@ -59,7 +62,8 @@ const v85Sql = `
            max(x.value) filter (where x.metric = 'mean_speed') as s,
            max(x.value) filter (where x.metric = 'occupancy') as occ
       from observations x join devices d on d.id = x.device_id
-     where $__timeFilter(x.time) and x.metric in ('vehicle_count', 'mean_speed', 'occupancy') and ${STATIONS}
+     where $__timeFilter(x.time) and x.time >= $__timeTo()::timestamptz - interval '${V85_MAX_DAYS} days'
+       and x.metric in ('vehicle_count', 'mean_speed', 'occupancy') and ${STATIONS}
      group by 1, 2, 3
   ), speeds as (
     select device_id, s, c, sum(c) over (partition by device_id order by s rows unbounded preceding) as cum,
@@ -124,8 +128,8 @@ export function trafficDashboard() {
     .withPanel(stationsMap('Stations by traffic state (now)', trafficStateSql, 'traffic_state', TRAFFIC_STATES).span(12).height(8))
     .withPanel(
       new TablePanel()
-        .title('V85 estimate per station over the range (km/h)')
-        .description(`Estimate from period mean speeds (the API flags it mean-speeds-only): their 85th percentile weighted by vehicles, over periods with a known occupancy below ${FREE_FLOW_MAX_OCCUPANCY} %. The V85 proper needs vehicle records or speed classes: GET /api/v1/traffic/stations. Reads raw data: keep the range to weeks.`)
+        .title(`V85 estimate per station (km/h; the range's last ${V85_MAX_DAYS} days at most)`)
+        .description(`Estimate from period mean speeds (the API flags it mean-speeds-only): their 85th percentile weighted by vehicles, over periods with a known occupancy below ${FREE_FLOW_MAX_OCCUPANCY} %. The V85 proper needs vehicle records or speed classes: GET /api/v1/traffic/stations. Reads raw periods, so it covers at most the last ${V85_MAX_DAYS} days of the range.`)
         .unit('velocitykmh')
         .span(12)
         .height(8)
