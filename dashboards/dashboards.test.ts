@@ -9,6 +9,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
+import { consumption } from '../services/timeseries/buildings.ts';
 import { roadConditions } from '../services/timeseries/roads.ts';
 import { startFixture } from './fixture.ts';
 import { expandGrafanaSql, formatInterval, goFloat, replaceVariables, rfc3339Nano } from './grafana-sql.ts';
@@ -134,4 +135,22 @@ t.test('the Prometheus panels name metrics the platform exports', async (t) => {
       }
     }
   }
+});
+
+t.test('energy per day agrees with GET /api/v1/buildings/consumption (a counter reset included)', async (t) => {
+  const d = JSON.parse(rendered['vigie-buildings.json']!) as DashboardJson;
+  const target = sqlTargets(d).find((x) => x.panel.startsWith('Energy per day'))!;
+  const { rows: days } = await pool.query(`select date_trunc('day', now() - interval '3 days', 'Europe/Paris') as a, date_trunc('day', now(), 'Europe/Paris') as b`);
+  const range = { from: days[0].a as Date, to: days[0].b as Date };
+  const variables = await resolveVariables(pool, d, { ...range, intervalMs: 86_400_000 });
+  t.same(variables.building?.value, ["college l'Europe"], 'a building name with a quote');
+  // $__timeFilter is BETWEEN (both ends included), the API's range excludes its end.
+  const { rows } = await pool.query(expandGrafanaSql(target.rawSql, { from: range.from, to: new Date(range.to.getTime() - 1), intervalMs: 86_400_000, variables }));
+  const api = await consumption(pool, { building: "college l'Europe", metric: 'energy', bucket: 'day', from: range.from, to: range.to, tz: 'Europe/Paris' });
+  const round = (v: number) => Math.round(v * 1000) / 1000;
+  t.same(
+    rows.map((r) => [new Date(Number(r.time) * 1000).toISOString(), round(Number(r.value))]),
+    api.points.map((p) => [new Date(p.time).toISOString(), round(p.consumption ?? 0)]),
+  );
+  t.equal(api.resets, 1, 'the fixture has a meter reset in the range');
 });

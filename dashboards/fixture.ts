@@ -60,11 +60,14 @@ export async function startFixture(): Promise<Fixture> {
       count(b);
       await send(id, b);
     }
+    if (i === 50) {
+      // A meter exchange: the new counter starts from zero and has counted 3 kWh a minute later.
+      energy = 3;
+      const reset = { ts: ts + 60_000, metrics: { energy } };
+      count(reset);
+      await send('clg-meter', reset);
+    }
   }
-  // A meter exchange: the counter restarts from zero.
-  const reset = { ts: hour0 + 60 * 60_000 * 50 + 60_000, metrics: { energy: 3 } };
-  count(reset);
-  await send('clg-meter', reset);
   // Fresh readings: falling wet surface near freezing on rws-a, ice on rws-b, a boiler fault,
   // a CO2 peak that clears on clg-s1 and one that stays on clg-s2.
   const t = now.getTime();

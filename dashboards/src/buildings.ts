@@ -87,7 +87,9 @@ const comfortSql = `
  * Consumption from a cumulative counter per Europe/Paris day (or ISO week), from the daily
  * rollup: the rise inside the day (with a reset inside it: the rise before it, max - first,
  * plus the new count, last) plus the step from the previous day's last reading (a drop there is
- * a reset: the day's first reading is the count since). Never negative.
+ * a reset: the day's first reading is the count since). Never negative. dashboards.test.ts checks
+ * it against GET /api/v1/buildings/consumption across a reset; a counter rollover (the `counterMax`
+ * tag the API honours) reads as a reset here.
  */
 function consumptionSql(metric: 'energy' | 'water_volume', period: 'day' | 'week') {
   const time = period === 'day' ? 'bucket' : `date_trunc('week', bucket at time zone 'Europe/Paris') at time zone 'Europe/Paris'`;
@@ -113,6 +115,7 @@ function consumptionSql(metric: 'energy' | 'water_volume', period: 'day' | 'week
 const consumption = (title: string, metric: 'energy' | 'water_volume', period: 'day' | 'week', unit: string) =>
   new TimeseriesPanel()
     .title(title)
+    .description('From the cumulative counters, per Europe/Paris day or ISO week, resets included; a counter rollover (counterMax tag) is handled by GET /api/v1/buildings/consumption only.')
     .unit(unit)
     .span(12)
     .height(8)
