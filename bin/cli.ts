@@ -3,8 +3,10 @@
  */
 import { Command } from 'commander';
 import { registerBacktest } from './commands/backtest.ts';
+import { registerCredentials } from './commands/credentials.ts';
 import { registerExport } from './commands/export.ts';
 import { registerMigrate } from './commands/migrate.ts';
+import { registerMosquittoConfig } from './commands/mosquitto-config.ts';
 import { registerSimulate } from './commands/simulate.ts';
 import { registerStart } from './commands/start.ts';
 import { registerToken } from './commands/token.ts';
@@ -17,4 +19,6 @@ registerBacktest(program);
 registerExport(program);
 registerMigrate(program);
 registerToken(program);
+registerCredentials(program);
+registerMosquittoConfig(program);
 await program.parseAsync(process.argv);

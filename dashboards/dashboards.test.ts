@@ -1,16 +1,19 @@
 /**
  * The dashboards: the committed JSON is what dashboards/src/ builds (run `npm run dashboards`
  * after changing the code), and every panel query, expanded exactly as Grafana expands it
- * (grafana-sql.ts), runs against a real database filled through the real ingest path, on the
- * raw, hourly-rollup and daily-rollup branches, with the columns and types Grafana needs and
- * rows in the result. The Prometheus panels only name metrics the platform exports.
+ * (grafana-sql.ts), runs against a real database filled through the real ingest path, in each
+ * storage mode (monthly partitions and Vigie rollups, or the TimescaleDB hypertable and its
+ * continuous aggregates), on the raw, hourly-rollup and daily-rollup branches, with the columns
+ * and types Grafana needs and rows in the result. The Prometheus panels only name metrics the
+ * platform exports.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { consumption } from '../services/timeseries/buildings.ts';
 import { roadConditions } from '../services/timeseries/roads.ts';
+import { forEachStorageMode, type StorageMode } from '../test/helpers/database.ts';
 import { startFixture } from './fixture.ts';
 import { expandGrafanaSql, formatInterval, goFloat, replaceVariables, rfc3339Nano } from './grafana-sql.ts';
 import { resolveVariables, sqlTargets, type DashboardJson } from './panels.ts';
@@ -50,107 +53,113 @@ t.test("the expansion reproduces Grafana's", async (t) => {
   t.equal(replaceVariables('$unknown ${__timeFilter}', { ...range, variables: v }), '$unknown ${__timeFilter}', 'unknown names stay');
 });
 
-const fixture = await startFixture();
-t.teardown(() => fixture.stop());
-const pool = fixture.tp.platform.pool;
-const from = new Date(fixture.now.getTime() - 4 * 86_400_000);
-const to = new Date(fixture.now.getTime() + 60_000);
+await forEachStorageMode(t, suite);
 
-const TIME_TYPES = new Set([1700, 701, 1184, 20, 23]); // numeric, float8, timestamptz, int8, int4
-const NUMBER_TYPES = new Set([1700, 701, 700, 20, 21, 23]);
-const TEXT_TYPES = new Set([25, 1043]);
+async function suite(t: Test, mode: StorageMode): Promise<void> {
+  const fixture = await startFixture(mode);
+  t.teardown(() => fixture.stop());
+  const { rows: relations } = await fixture.tp.platform.pool.query(`select to_regclass('cagg_hourly') is not null as cagg`);
+  t.equal(relations[0].cagg, mode === 'timescale', 'the rollup relations of the mode');
+  const pool = fixture.tp.platform.pool;
+  const from = new Date(fixture.now.getTime() - 4 * 86_400_000);
+  const to = new Date(fixture.now.getTime() + 60_000);
 
-/** Panels whose data is not a function of the interval: run once. */
-const ONCE = new Set(['table', 'geomap']);
+  const TIME_TYPES = new Set([1700, 701, 1184, 20, 23]); // numeric, float8, timestamptz, int8, int4
+  const NUMBER_TYPES = new Set([1700, 701, 700, 20, 21, 23]);
+  const TEXT_TYPES = new Set([25, 1043]);
 
-for (const [file, text] of Object.entries(rendered)) {
-  const dashboard = JSON.parse(text) as DashboardJson;
-  t.test(file, async (t) => {
-    const variables = await resolveVariables(pool, dashboard, { from, to, intervalMs: 60_000 });
-    for (const [name, v] of Object.entries(variables)) t.ok(v.value.length > 0, `variable ${name} has values`);
-    for (const target of sqlTargets(dashboard)) {
-      const intervals = ONCE.has(target.type) ? [60_000] : [60_000, 3_600_000, 86_400_000];
-      for (const intervalMs of intervals) {
-        const what = `${target.panel} [${target.refId}] at $__interval ${formatInterval(intervalMs)}`;
-        const sqlText = expandGrafanaSql(target.rawSql, { from, to, intervalMs, variables });
-        t.notMatch(sqlText, /\$\w|\[\[/, `${what}: nothing left unexpanded`);
-        const res = await pool.query(sqlText).catch((err: Error) => {
-          t.fail(`${what}: ${err.message}\n${sqlText}`);
-          return undefined;
-        });
-        if (!res) continue;
-        t.ok(res.rows.length > 0, `${what}: rows`);
-        const types = Object.fromEntries(res.fields.map((f) => [f.name, f.dataTypeID]));
-        if (target.format === 'time_series') {
-          t.ok(TIME_TYPES.has(types.time!), `${what}: a time column`);
-          for (const [name, type] of Object.entries(types)) {
-            if (name === 'time') continue;
-            if (name === 'metric') t.ok(TEXT_TYPES.has(type), `${what}: metric is text`);
-            else t.ok(NUMBER_TYPES.has(type), `${what}: ${name} is a number`);
+  /** Panels whose data is not a function of the interval: run once. */
+  const ONCE = new Set(['table', 'geomap']);
+
+  for (const [file, text] of Object.entries(rendered)) {
+    const dashboard = JSON.parse(text) as DashboardJson;
+    t.test(file, async (t) => {
+      const variables = await resolveVariables(pool, dashboard, { from, to, intervalMs: 60_000 });
+      for (const [name, v] of Object.entries(variables)) t.ok(v.value.length > 0, `variable ${name} has values`);
+      for (const target of sqlTargets(dashboard)) {
+        const intervals = ONCE.has(target.type) ? [60_000] : [60_000, 3_600_000, 86_400_000];
+        for (const intervalMs of intervals) {
+          const what = `${target.panel} [${target.refId}] at $__interval ${formatInterval(intervalMs)}`;
+          const sqlText = expandGrafanaSql(target.rawSql, { from, to, intervalMs, variables });
+          t.notMatch(sqlText, /\$\w|\[\[/, `${what}: nothing left unexpanded`);
+          const res = await pool.query(sqlText).catch((err: Error) => {
+            t.fail(`${what}: ${err.message}\n${sqlText}`);
+            return undefined;
+          });
+          if (!res) continue;
+          t.ok(res.rows.length > 0, `${what}: rows`);
+          const types = Object.fromEntries(res.fields.map((f) => [f.name, f.dataTypeID]));
+          if (target.format === 'time_series') {
+            t.ok(TIME_TYPES.has(types.time!), `${what}: a time column`);
+            for (const [name, type] of Object.entries(types)) {
+              if (name === 'time') continue;
+              if (name === 'metric') t.ok(TEXT_TYPES.has(type), `${what}: metric is text`);
+              else t.ok(NUMBER_TYPES.has(type), `${what}: ${name} is a number`);
+            }
           }
+          if (target.type === 'geomap') t.ok('latitude' in types && 'longitude' in types, `${what}: coordinates`);
         }
-        if (target.type === 'geomap') t.ok('latitude' in types && 'longitude' in types, `${what}: coordinates`);
+      }
+    });
+  }
+
+  t.test('the ice risk panel agrees with GET /api/v1/roads/conditions', async (t) => {
+    const d = JSON.parse(rendered['vigie-road-weather.json']!) as DashboardJson;
+    const variables = await resolveVariables(pool, d, { from, to, intervalMs: 60_000 });
+    const target = sqlTargets(d).find((x) => x.panel.startsWith('Ice risk per station'))!;
+    const { rows } = await pool.query(expandGrafanaSql(target.rawSql, { from, to, intervalMs: 60_000, variables }));
+    const api = await roadConditions(pool, {});
+    const level: Record<string, number> = { unknown: -1, none: 0, 'pre-alert': 1, frost: 2, snow: 3, ice: 4 };
+    t.same(
+      Object.fromEntries(rows.map((r) => [r.station, r.ice_risk])),
+      Object.fromEntries(api.map((c) => [c.deviceId, level[c.iceRisk.level]])),
+    );
+    t.same(Object.fromEntries(rows.map((r) => [r.station, r.ice_risk])), { 'rws-a': 1, 'rws-b': 4, 'rws-c': 3, 'rws-d': -1 }, 'a pre-alert, an ice alarm, snow reported without a temperature, a stale station');
+  });
+
+  t.test('the hourly branch counts the same vehicles as the raw one', async (t) => {
+    const d = JSON.parse(rendered['vigie-traffic.json']!) as DashboardJson;
+    const variables = await resolveVariables(pool, d, { from, to, intervalMs: 60_000 });
+    const flow = sqlTargets(d).find((x) => x.panel.startsWith('Flow per lane'))!;
+    // Whole hours inside the data, so both branches see the same rows.
+    const { rows: days } = await pool.query(`select date_trunc('day', now() - interval '3 days', 'Europe/Paris') as a, date_trunc('day', now() - interval '1 day', 'Europe/Paris') as b`);
+    const range = { from: days[0].a as Date, to: new Date((days[0].b as Date).getTime() - 1) };
+    const total = async (intervalMs: number) => {
+      const { rows } = await pool.query(expandGrafanaSql(flow.rawSql, { ...range, intervalMs, variables }));
+      return rows.reduce((n, r) => n + Number(r.value) * (intervalMs / 3_600_000), 0);
+    };
+    const { rows: truth } = await pool.query(`select sum(value)::float8 as n from observations where metric = 'vehicle_count' and time >= $1 and time <= $2`, [range.from, range.to]);
+    t.equal(Math.round(await total(60_000)), truth[0].n, 'raw');
+    t.equal(Math.round(await total(3_600_000)), truth[0].n, 'hourly rollup');
+  });
+
+  t.test('the Prometheus panels name metrics the platform exports', async (t) => {
+    const res = await fixture.tp.platform.app.inject({ method: 'GET', url: '/metrics' });
+    const exported = new Set([...res.body.matchAll(/^# TYPE (\w+)/gm)].map((m) => m[1]));
+    for (const text of Object.values(rendered)) {
+      for (const p of (JSON.parse(text) as DashboardJson).panels) {
+        for (const target of p.targets ?? []) {
+          for (const m of target.expr?.matchAll(/\b(vigie_\w+?)(?:_bucket)?\b(?=[[{\s)]|$)/g) ?? []) t.ok(exported.has(m[1]!), `${p.title}: ${m[1]} is exported`);
+        }
       }
     }
   });
+
+  t.test('energy per day agrees with GET /api/v1/buildings/consumption (a counter reset included)', async (t) => {
+    const d = JSON.parse(rendered['vigie-buildings.json']!) as DashboardJson;
+    const target = sqlTargets(d).find((x) => x.panel.startsWith('Energy per day'))!;
+    const { rows: days } = await pool.query(`select date_trunc('day', now() - interval '3 days', 'Europe/Paris') as a, date_trunc('day', now(), 'Europe/Paris') as b`);
+    const range = { from: days[0].a as Date, to: days[0].b as Date };
+    const variables = await resolveVariables(pool, d, { ...range, intervalMs: 86_400_000 });
+    t.same(variables.building?.value, ["college l'Europe"], 'a building name with a quote');
+    // $__timeFilter is BETWEEN (both ends included), the API's range excludes its end.
+    const { rows } = await pool.query(expandGrafanaSql(target.rawSql, { from: range.from, to: new Date(range.to.getTime() - 1), intervalMs: 86_400_000, variables }));
+    const api = await consumption(pool, { building: "college l'Europe", metric: 'energy', bucket: 'day', from: range.from, to: range.to, tz: 'Europe/Paris' });
+    const round = (v: number) => Math.round(v * 1000) / 1000;
+    t.same(
+      rows.map((r) => [new Date(Number(r.time) * 1000).toISOString(), round(Number(r.value))]),
+      api.points.map((p) => [new Date(p.time).toISOString(), round(p.consumption ?? 0)]),
+    );
+    t.equal(api.resets, 1, 'the fixture has a meter reset in the range');
+  });
 }
-
-t.test('the ice risk panel agrees with GET /api/v1/roads/conditions', async (t) => {
-  const d = JSON.parse(rendered['vigie-road-weather.json']!) as DashboardJson;
-  const variables = await resolveVariables(pool, d, { from, to, intervalMs: 60_000 });
-  const target = sqlTargets(d).find((x) => x.panel.startsWith('Ice risk per station'))!;
-  const { rows } = await pool.query(expandGrafanaSql(target.rawSql, { from, to, intervalMs: 60_000, variables }));
-  const api = await roadConditions(pool, {});
-  const level: Record<string, number> = { unknown: -1, none: 0, 'pre-alert': 1, frost: 2, snow: 3, ice: 4 };
-  t.same(
-    Object.fromEntries(rows.map((r) => [r.station, r.ice_risk])),
-    Object.fromEntries(api.map((c) => [c.deviceId, level[c.iceRisk.level]])),
-  );
-  t.same(Object.fromEntries(rows.map((r) => [r.station, r.ice_risk])), { 'rws-a': 1, 'rws-b': 4, 'rws-c': 3, 'rws-d': -1 }, 'a pre-alert, an ice alarm, snow reported without a temperature, a stale station');
-});
-
-t.test('the hourly branch counts the same vehicles as the raw one', async (t) => {
-  const d = JSON.parse(rendered['vigie-traffic.json']!) as DashboardJson;
-  const variables = await resolveVariables(pool, d, { from, to, intervalMs: 60_000 });
-  const flow = sqlTargets(d).find((x) => x.panel.startsWith('Flow per lane'))!;
-  // Whole hours inside the data, so both branches see the same rows.
-  const { rows: days } = await pool.query(`select date_trunc('day', now() - interval '3 days', 'Europe/Paris') as a, date_trunc('day', now() - interval '1 day', 'Europe/Paris') as b`);
-  const range = { from: days[0].a as Date, to: new Date((days[0].b as Date).getTime() - 1) };
-  const total = async (intervalMs: number) => {
-    const { rows } = await pool.query(expandGrafanaSql(flow.rawSql, { ...range, intervalMs, variables }));
-    return rows.reduce((n, r) => n + Number(r.value) * (intervalMs / 3_600_000), 0);
-  };
-  const { rows: truth } = await pool.query(`select sum(value)::float8 as n from observations where metric = 'vehicle_count' and time >= $1 and time <= $2`, [range.from, range.to]);
-  t.equal(Math.round(await total(60_000)), truth[0].n, 'raw');
-  t.equal(Math.round(await total(3_600_000)), truth[0].n, 'hourly rollup');
-});
-
-t.test('the Prometheus panels name metrics the platform exports', async (t) => {
-  const res = await fixture.tp.platform.app.inject({ method: 'GET', url: '/metrics' });
-  const exported = new Set([...res.body.matchAll(/^# TYPE (\w+)/gm)].map((m) => m[1]));
-  for (const text of Object.values(rendered)) {
-    for (const p of (JSON.parse(text) as DashboardJson).panels) {
-      for (const target of p.targets ?? []) {
-        for (const m of target.expr?.matchAll(/\b(vigie_\w+?)(?:_bucket)?\b(?=[[{\s)]|$)/g) ?? []) t.ok(exported.has(m[1]!), `${p.title}: ${m[1]} is exported`);
-      }
-    }
-  }
-});
-
-t.test('energy per day agrees with GET /api/v1/buildings/consumption (a counter reset included)', async (t) => {
-  const d = JSON.parse(rendered['vigie-buildings.json']!) as DashboardJson;
-  const target = sqlTargets(d).find((x) => x.panel.startsWith('Energy per day'))!;
-  const { rows: days } = await pool.query(`select date_trunc('day', now() - interval '3 days', 'Europe/Paris') as a, date_trunc('day', now(), 'Europe/Paris') as b`);
-  const range = { from: days[0].a as Date, to: days[0].b as Date };
-  const variables = await resolveVariables(pool, d, { ...range, intervalMs: 86_400_000 });
-  t.same(variables.building?.value, ["college l'Europe"], 'a building name with a quote');
-  // $__timeFilter is BETWEEN (both ends included), the API's range excludes its end.
-  const { rows } = await pool.query(expandGrafanaSql(target.rawSql, { from: range.from, to: new Date(range.to.getTime() - 1), intervalMs: 86_400_000, variables }));
-  const api = await consumption(pool, { building: "college l'Europe", metric: 'energy', bucket: 'day', from: range.from, to: range.to, tz: 'Europe/Paris' });
-  const round = (v: number) => Math.round(v * 1000) / 1000;
-  t.same(
-    rows.map((r) => [new Date(Number(r.time) * 1000).toISOString(), round(Number(r.value))]),
-    api.points.map((p) => [new Date(p.time).toISOString(), round(p.consumption ?? 0)]),
-  );
-  t.equal(api.resets, 1, 'the fixture has a meter reset in the range');
-});
