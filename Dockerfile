@@ -28,9 +28,11 @@ COPY --chown=node:node services ./services
 COPY --chown=node:node simulators ./simulators
 COPY --chown=node:node rules ./rules
 COPY --chown=node:node infra/demo ./infra/demo
+# vigie mosquitto-config starts from the shipped broker configuration.
+COPY --chown=node:node infra/mosquitto ./infra/mosquitto
 COPY --chown=node:node types ./types
 COPY --chown=node:node tsconfig.json ./
-RUN mkdir -p /var/lib/vigie && chown node:node /var/lib/vigie
+RUN mkdir -p /var/lib/vigie/broker && chown -R node:node /var/lib/vigie
 USER node
 EXPOSE 3000
 # Liveness of the process (GET /health); orchestrators also probe GET /ready (database and broker).
