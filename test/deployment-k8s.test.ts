@@ -42,6 +42,8 @@ const SCHEMAS: Record<string, string> = {
   'v1/Service': 'service-v1.json',
 };
 const PLANNED = new Set(['VIGIE_ROLE']);
+/** Kubernetes dependent environment variables ($(NAME) in later values), not Vigie settings. */
+const POD_VARIABLES = new Set(['POD_NAME']);
 
 t.test('the kustomization references resolve', async (t) => {
   for (const r of kustomization.resources) t.ok(existsSync(path.join(dir, r)), `resource ${r}`);
@@ -75,12 +77,18 @@ t.test('every object is valid against the Kubernetes schemas', async (t) => {
 t.test('wiring', async (t) => {
   const configMaps = new Set([...kinds('ConfigMap').map((c) => c.metadata.name), ...(kustomization.configMapGenerator ?? []).map((g) => g.name)]);
   const secrets = new Set(kinds('Secret').map((s) => s.metadata.name));
-  const known = new Set(Object.keys(configSchema.shape));
+  // VIGIE_CONFIG names the settings file itself (services/config.ts, loadConfig).
+  const known = new Set([...Object.keys(configSchema.shape), 'VIGIE_CONFIG']);
   for (const c of kinds('ConfigMap')) for (const k of Object.keys(c.data ?? {})) t.ok(known.has(k), `ConfigMap ${c.metadata.name}: ${k} is a Vigie setting`);
-  for (const s of kinds('Secret')) {
-    for (const k of Object.keys(s.stringData ?? {})) t.ok(known.has(k) || k === 'VIGIE_ADMIN_TOKEN', `Secret ${s.metadata.name}: ${k} is a Vigie setting (VIGIE_ADMIN_TOKEN: access control)`);
-    t.ok(['DATABASE_URL', 'MQTT_PASSWORD', 'VIGIE_ADMIN_TOKEN'].every((k) => k in (s.stringData ?? {})), 'credentials in the Secret');
-  }
+  const shared = kinds('Secret').find((s) => s.metadata.name === 'vigie-secrets');
+  for (const k of Object.keys(shared?.stringData ?? {})) t.ok(known.has(k), `Secret vigie-secrets: ${k} is a Vigie setting`);
+  t.ok(['DATABASE_URL', 'VIGIE_ADMIN_TOKEN'].every((k) => k in (shared?.stringData ?? {})), 'shared credentials in vigie-secrets');
+  t.notOk('MQTT_USERNAME' in (shared?.stringData ?? {}), 'no shared broker account (the environment would override every process\'s own)');
+  const accountFiles = new Map(
+    Object.entries(kinds('Secret').find((s) => s.metadata.name === 'vigie-broker-accounts')?.stringData ?? {}).map(([file, text]) => [file, parseAllDocuments(text)[0]!.toJS() as Record<string, string>]),
+  );
+  for (const [file, settings] of accountFiles) for (const k of Object.keys(settings)) t.ok(known.has(k), `vigie-broker-accounts/${file}: ${k} is a Vigie setting`);
+  const usedAccounts: string[] = [];
   for (const w of workloads) {
     const pod = w.spec.template;
     const labels = pod.metadata.labels as Record<string, string>;
@@ -95,17 +103,26 @@ t.test('wiring', async (t) => {
         if (e.configMapRef) t.ok(configMaps.has(e.configMapRef.name), `${where}: ConfigMap ${e.configMapRef.name} exists`);
         if (e.secretRef) t.ok(secrets.has(e.secretRef.name), `${where}: Secret ${e.secretRef.name} exists`);
       }
-      for (const e of c.env ?? []) t.ok(known.has(e.name) || PLANNED.has(e.name), `${where}: ${e.name} is a Vigie setting`);
+      for (const e of c.env ?? []) t.ok(known.has(e.name) || PLANNED.has(e.name) || POD_VARIABLES.has(e.name), `${where}: ${e.name} is a Vigie setting`);
       t.equal(c.securityContext?.allowPrivilegeEscalation, false, `${where}: no privilege escalation`);
       if (w.kind !== 'Job') {
         t.equal(c.livenessProbe?.httpGet?.path, '/health', `${where}: liveness on /health`);
         t.equal(c.readinessProbe?.httpGet?.path, '/ready', `${where}: readiness on /ready`);
         t.same(c.args, ['start'], `${where}: vigie start`);
-        const clientId = (c.env ?? []).find((e: { name: string }) => e.name === 'VIGIE_MQTT_CLIENT_ID');
-        t.equal(clientId?.valueFrom?.fieldRef?.fieldPath, 'metadata.name', `${where}: MQTT client id from the pod name`);
-        // Pod names: StatefulSet <name>-<ordinal>; Deployment <name>-<hash up to 10>-<5>.
-        const longest = w.kind === 'StatefulSet' ? w.metadata.name.length + 3 : w.metadata.name.length + 17;
-        t.ok(longest <= 23, `${where}: pod names fit VIGIE_MQTT_CLIENT_ID (max 23)`);
+        // One broker account per process (use_username_as_clientid): each pod's settings file
+        // names an account of its own, and the client id repeats it.
+        const env = Object.fromEntries((c.env ?? []).map((e: { name: string; value?: string }) => [e.name, e.value]));
+        const podNames = w.kind === 'StatefulSet' ? Array.from({ length: w.spec.replicas }, (_, i) => `${w.metadata.name}-${i}`) : [undefined];
+        t.ok(w.kind === 'StatefulSet' || w.spec.replicas === 1, `${where}: a Deployment only for a singleton (fixed account)`);
+        for (const pod of podNames) {
+          const subst = (v?: string) => (pod ? v?.replace('$(POD_NAME)', pod) : v);
+          const file = subst(env.VIGIE_CONFIG)?.replace('/etc/vigie/accounts/', '');
+          const settings = file ? accountFiles.get(file) : undefined;
+          t.ok(settings?.MQTT_USERNAME && settings.MQTT_PASSWORD, `${where} ${pod ?? ''}: broker account file ${file}`);
+          t.equal(subst(env.VIGIE_MQTT_CLIENT_ID), settings?.MQTT_USERNAME, `${where} ${pod ?? ''}: client id = account`);
+          t.ok((settings?.MQTT_USERNAME ?? '').length <= 23, `${where} ${pod ?? ''}: fits VIGIE_MQTT_CLIENT_ID (max 23)`);
+          if (settings?.MQTT_USERNAME) usedAccounts.push(settings.MQTT_USERNAME);
+        }
       } else {
         t.same(c.args, ['migrate'], `${where}: vigie migrate`);
       }
@@ -113,6 +130,8 @@ t.test('wiring', async (t) => {
     for (const v of pod.spec.volumes ?? []) if (v.configMap) t.ok(configMaps.has(v.configMap.name), `${w.metadata.name}: volume ConfigMap ${v.configMap.name} exists`);
     t.equal(pod.spec.securityContext?.runAsNonRoot, true, `${w.metadata.name}: non-root`);
   }
+  t.equal(new Set(usedAccounts).size, usedAccounts.length, 'no two processes share a broker account');
+  for (const v of [...new Set(workloads.flatMap((w) => (w.spec.template.spec.volumes ?? []).filter((x: { secret?: unknown }) => x.secret).map((x: { secret: { secretName: string } }) => x.secret.secretName)))]) t.ok(secrets.has(v), `Secret volume ${v} exists`);
   for (const pdb of kinds('PodDisruptionBudget')) {
     const sel = pdb.spec.selector.matchLabels as Record<string, string>;
     const hit = workloads.filter((w) => w.kind !== 'Job' && Object.entries(sel).every(([k, v]) => w.spec.template.metadata.labels[k] === v));
