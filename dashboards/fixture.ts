@@ -92,7 +92,7 @@ export async function startFixture(storage: StorageMode): Promise<Fixture> {
   await waitFor(async () => {
     const { rows } = await tp.platform.pool.query(`select count(*)::int as n from alerts where state = 'firing'`);
     return rows[0].n >= 3;
-  }, 20_000, 'the CO2 and boiler alerts');
+  }, 60_000, 'the CO2 and boiler alerts');
   const clear = { ts: t - 2 * 60_000, metrics: { co2: 900 } };
   count(clear);
   await send('clg-s1', clear);
@@ -101,7 +101,7 @@ export async function startFixture(storage: StorageMode): Promise<Fixture> {
   await waitFor(async () => {
     const { rows } = await tp.platform.pool.query(`select (select count(*)::int from observations) as n, (select count(*)::int from dead_letters) as dl, (select count(*)::int from alerts where state = 'resolved') as resolved`);
     return rows[0].n === expected && rows[0].dl === 1 && rows[0].resolved >= 1;
-  }, 30_000, `${expected} observations, a dead letter and a resolved alert`);
+  }, 60_000, `${expected} observations, a dead letter and a resolved alert`);
   if (storage === 'timescale') {
     // The four days above arrived below the continuous aggregates' watermark (backfill): in
     // production the refresh policy (every 5 minutes) covers them; here, at once.

@@ -86,7 +86,7 @@ t.test('pg_dump, pg_restore, and Vigie on the copy', async (t) => {
   await waitFor(async () => {
     const { rows } = await original.platform.pool.query(`select (select count(*)::int from observations) as n, (select count(*)::int from dead_letters) as dl`);
     return rows[0].n === expected && rows[0].dl === 1;
-  }, 20_000, `${expected} observations and a dead letter`);
+  }, 60_000, `${expected} observations and a dead letter`);
   const before = await answers(t, original);
   t.ok((before[1] as { items: unknown[] }).items.length > 0, 'observations to compare');
 
@@ -111,6 +111,6 @@ t.test('pg_dump, pg_restore, and Vigie on the copy', async (t) => {
   await waitFor(async () => {
     const { rows } = await restored.platform.pool.query(`select count(*)::int as n from observations`);
     return rows[0].n === expected + 1;
-  }, 20_000, 'a new observation after the restore');
+  }, 60_000, 'a new observation after the restore');
   t.pass('ingest continues on the restored database');
 });
