@@ -42,6 +42,7 @@ const opts = program.opts<{ lanes: string; roadStations: string; buildings: stri
 const ADMIN_URL = process.env.BENCH_DATABASE_ADMIN_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 const logger = pino({ level: 'warn' }, pino.destination(2));
 const err = (s: string) => process.stderr.write(`${s}\n`);
+const err_ = (e: Error) => err(`PostgreSQL: ${e.message}`);
 
 const dataset: DatasetOptions = {
   lanes: Number(opts.lanes),
@@ -69,6 +70,8 @@ await admin.query(`create database ${dbName}`);
 const url = new URL(ADMIN_URL);
 url.pathname = `/${dbName}`;
 const pool = createPool(url.toString(), 2);
+// The final drop (with force) may end a connection the pool is still closing.
+pool.on('error', (err) => err.message.includes('administrator command') || err_(err));
 
 try {
   const config = loadConfig({ DATABASE_URL: url.toString() });
