@@ -1,10 +1,15 @@
 /**
  * Building figures:
  * - consumption from cumulative counters (kWh, m³): the positive delta between consecutive
- *   readings, attributed to the bucket of the later reading. A negative delta is a reset (the
- *   counter restarted from zero: the new reading is the consumption since) or, when the device
- *   has a `counterMax` tag and the previous reading was in the top 10 % of it, a rollover
- *   (max - previous + new). Never negative consumption.
+ *   readings, attributed to the bucket of the later reading, as long as the meter could have
+ *   delivered it: at most its rate (tag `maxPowerKw` for energy, `maxFlowM3h` for water, else
+ *   the defaults below) times the time between the readings. A negative delta is a rollover
+ *   when the device has a `counterMax` tag, the previous reading was in its top 10 % and
+ *   `max - previous + new` is deliverable; a reset only when the new reading is itself
+ *   deliverable since zero (the counter restarted). Anything else (a jump beyond the rate, a
+ *   drop that is neither) is counted as `implausible` and not summed, so one forged reading,
+ *   or a simulator restarting slightly below its last value, cannot add 128,000 kWh in an
+ *   hour. Never negative consumption.
  * - comfort and air quality per zone: temperature, humidity, CO2, and the share of occupied
  *   time above 1000 and 1700 ppm with the ICONE confinement index (CSTB: 8.3 x log10(1 + f1 +
  *   3 f2), f1 = share in 1000-1700 ppm, f2 = share above 1700 ppm) used for French schools.
@@ -27,11 +32,20 @@ export interface ConsumptionResult {
   tz: string;
   resets: number;
   rollovers: number;
+  /** Steps not summed: more than the meter can deliver in the interval, or a drop that is no reset or rollover. */
+  implausible: number;
   points: Array<{ time: string; consumption: number | null }>;
   devices: Array<{ deviceId: string; channel: string; consumption: number }>;
 }
 
 const WRAP_FRACTION = 0.9;
+/**
+ * Most a meter delivers per hour when its device declares nothing: generous for the public
+ * buildings of a département (a large college draws well under 1 MW; a DN 100 water service
+ * carries about 100 m³/h), yet far below a forged jump.
+ */
+export const DEFAULT_MAX_RATE_PER_HOUR: Record<CounterMetric, number> = { energy: 5000, water_volume: 200 };
+const RATE_TAG: Record<CounterMetric, string> = { energy: 'maxPowerKw', water_volume: 'maxFlowM3h' };
 
 export async function consumption(
   pool: pg.Pool,
@@ -52,15 +66,17 @@ export async function consumption(
   const rangeTo = endRow[0]!.e;
   const { rows } = await pool.query(
     `with meters as (
-       select id, nullif(tags->>'counterMax', '')::float8 as counter_max from devices where building->>'building' = $1
-          and ($7::text[] is null or id = any($7))
+       select id, nullif(tags->>'counterMax', '')::float8 as counter_max,
+              coalesce(nullif(tags->>$7, '')::float8, $8::float8) as max_rate
+         from devices where building->>'building' = $1
+          and ($9::text[] is null or id = any($9))
      ), readings as (
-       select o.device_id, o.channel, o.time, o.value, m.counter_max
+       select o.device_id, o.channel, o.time, o.value, m.counter_max, m.max_rate
          from observations o join meters m on m.id = o.device_id
         where o.metric = $2 and o.time >= $3 and o.time < $4
        union all
        -- The last reading before the range, so the first bucket gets its opening delta.
-       select p.device_id, p.channel, p.time, p.value, m.counter_max
+       select p.device_id, p.channel, p.time, p.value, m.counter_max, m.max_rate
          from meters m
          join lateral (
            select o.device_id, o.channel, o.time, o.value from observations o
@@ -69,29 +85,41 @@ export async function consumption(
          ) p on true
      ), deltas as (
        select device_id, channel, time, value, counter_max,
-              value - lag(value) over w as delta, lag(value) over w as prev
+              value - lag(value) over w as delta, lag(value) over w as prev,
+              -- What the meter can deliver between the two readings.
+              max_rate * extract(epoch from time - lag(time) over w) / 3600.0 as allowance
          from readings window w as (partition by device_id, channel order by time)
-     ), consumed as (
-       select device_id, channel, time,
+     ), steps as (
+       select device_id, channel, time, delta, allowance,
               case when delta is null then null
                    when delta >= 0 then delta
                    when counter_max is not null and prev >= ${WRAP_FRACTION} * counter_max then counter_max - prev + value
-                   else value end as used,
-              case when delta < 0 and counter_max is not null and prev >= ${WRAP_FRACTION} * counter_max then 'rollover'
-                   when delta < 0 then 'reset' end as event
+                   else value end as candidate,
+              case when delta is null or delta >= 0 then null
+                   when counter_max is not null and prev >= ${WRAP_FRACTION} * counter_max then 'rollover'
+                   else 'reset' end as kind
          from deltas
+     ), consumed as (
+       select device_id, channel, time,
+              case when candidate <= allowance then candidate end as used,
+              case when candidate > allowance then 'implausible' else kind end as event
+         from steps
      )
      select device_id, channel, date_trunc($5, time, $6) as b, sum(used) as used,
-            count(*) filter (where event = 'reset') as resets, count(*) filter (where event = 'rollover') as rollovers
-       from consumed where time >= $3 and used is not null
+            count(*) filter (where event = 'reset') as resets, count(*) filter (where event = 'rollover') as rollovers,
+            count(*) filter (where event = 'implausible') as implausible
+       from consumed where time >= $3 and (used is not null or event = 'implausible')
       group by 1, 2, 3 order by 1, 2, 3`,
-    [q.building, q.metric, rangeFrom.toISOString(), rangeTo.toISOString(), q.bucket, q.tz, q.devices ?? null],
+    [q.building, q.metric, rangeFrom.toISOString(), rangeTo.toISOString(), q.bucket, q.tz, RATE_TAG[q.metric], DEFAULT_MAX_RATE_PER_HOUR[q.metric], q.devices ?? null],
   );
   const byBucket = new Map<number, number>();
   const byDevice = new Map<string, { deviceId: string; channel: string; consumption: number }>();
   let resets = 0;
   let rollovers = 0;
+  let implausible = 0;
   for (const r of rows) {
+    implausible += Number(r.implausible);
+    if (r.used === null) continue; // only implausible steps in this bucket: nothing to sum
     const used = Number(r.used);
     const t = (r.b as Date).getTime();
     byBucket.set(t, (byBucket.get(t) ?? 0) + used);
@@ -110,6 +138,7 @@ export async function consumption(
     tz: q.tz,
     resets,
     rollovers,
+    implausible,
     points: buckets.map(({ b }) => ({ time: b.toISOString(), consumption: byBucket.has(b.getTime()) ? round(byBucket.get(b.getTime())!) : null })),
     devices: [...byDevice.values()],
   };
