@@ -126,6 +126,8 @@ export async function startPlatform(config: Config, logger: Logger, options: Pla
       read: (after, limit) => readCommitLog(pool, after, limit, 20_000),
       last: () => lastCommitSeq(pool),
       pageSize: 200,
+      // Recent commits stay in memory for Last-Event-ID resumptions (older ones come from the table).
+      ringRows: 1000,
     });
     await commits.start();
     cleanups.push(async () => commits.stop());

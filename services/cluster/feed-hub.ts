@@ -22,6 +22,8 @@ export interface FeedHubOptions<R extends SeqRow> {
   /** The newest seq at start: a hub serves what is committed after it starts. */
   last(): Promise<number>;
   pageSize: number;
+  /** Rows kept in memory after serving them, shared by resuming clients (0: none). */
+  ringRows?: number;
 }
 
 export interface HubSubscriber<R> {
@@ -30,6 +32,8 @@ export interface HubSubscriber<R> {
 
 export class FeedHub<R extends SeqRow> {
   private served = 0;
+  /** The last rows served, contiguous (every row served since the oldest held). */
+  private ring: R[] = [];
   private readonly subscribers = new Set<HubSubscriber<R>>();
   private pumping = false;
   private again = false;
@@ -55,6 +59,7 @@ export class FeedHub<R extends SeqRow> {
         // (the payload is the newest committed seq; notifications arrive in commit order).
         const seq = Number(payload);
         if (this.subscribers.size === 0 && !this.pumping && Number.isSafeInteger(seq) && seq > 0) {
+          if (seq > this.served) this.ring = []; // rows skipped: the ring would have a hole
           this.served = Math.max(this.served, seq);
           return;
         }
@@ -83,6 +88,14 @@ export class FeedHub<R extends SeqRow> {
    * (the client must re-read history instead of replaying a flood).
    */
   async replay(after: number, upTo: number, max: number): Promise<R[] | null> {
+    // Served from memory when the ring reaches back to `after`: every resuming client then
+    // shares the same row objects (and the frames built from them).
+    const oldest = this.ring[0];
+    if (oldest && after >= oldest.seq - 1) {
+      const from = this.ring.findIndex((r) => r.seq > after);
+      const out = from < 0 ? [] : this.ring.slice(from).filter((r) => r.seq <= upTo);
+      return out.length > max ? null : out;
+    }
     const out: R[] = [];
     let cursor = after;
     while (cursor < upTo) {
@@ -96,6 +109,13 @@ export class FeedHub<R extends SeqRow> {
       cursor = rows[rows.length - 1]!.seq;
     }
     return out;
+  }
+
+  private remember(rows: R[]): void {
+    const cap = this.o.ringRows ?? 0;
+    if (cap <= 0) return;
+    this.ring.push(...rows);
+    if (this.ring.length > cap) this.ring.splice(0, this.ring.length - cap);
   }
 
   /** Reads until caught up, serving every page to the subscribers. */
@@ -114,6 +134,7 @@ export class FeedHub<R extends SeqRow> {
             const rows = await this.o.read(this.served, this.o.pageSize);
             if (rows.length === 0) break;
             this.served = rows[rows.length - 1]!.seq;
+            this.remember(rows);
             for (const s of this.subscribers) s.send(rows);
             if (rows.length < this.o.pageSize) break;
           }
