@@ -1,12 +1,13 @@
 /**
- * A Sparkplug B edge node (Eclipse Sparkplug 3.0) of a school's building-management system:
- * its own MQTT session with an NDEATH will carrying bdSeq, NBIRTH/DBIRTH with aliases,
- * NDATA/DDATA by alias only, seq 0-255 wrapping, and an answer to `Node Control/Rebirth`
- * NCMD requests. Payloads are encoded with the Eclipse Tahu library.
+ * A Sparkplug B edge node (Eclipse Sparkplug 3.0) of a school's building-management system, as
+ * an encoder: NBIRTH/DBIRTH with aliases and the bdSeq of the session, NDATA/DDATA by alias
+ * only, seq 0-255 wrapping, NDEATH carrying the bdSeq (also the session's will, set by the
+ * publisher), and a rebirth (new session, bdSeq + 1) after a reboot. Payloads are encoded with
+ * the Eclipse Tahu library; timestamps are the simulated clock's.
  */
-import mqtt, { type MqttClient } from 'mqtt';
 import sparkplug from 'sparkplug-payload';
-import type { NativeMessage } from '../models.ts';
+import type { NativeMessage } from '../models/index.ts';
+import type { WireMessage } from './lorawan.ts';
 
 const spb = sparkplug.get('spBv1.0')!;
 type Payload = Parameters<typeof spb.encodePayload>[0];
@@ -21,28 +22,25 @@ const NODE_POINTS: Array<{ name: string; alias: number; type: Metric['type']; fr
 ];
 const DEVICE_POINTS: Array<{ name: string; type: Metric['type']; from: string; unit?: string; toWire?: (v: number) => number }> = [
   // This vendor reports room temperature in Fahrenheit, with the unit as a property.
-  { name: 'Sensors/Temperature', type: 'Double', from: 'air_temperature', unit: 'degF', toWire: (c) => Math.round((c * 9) / 5 * 10 + 320) / 10 },
+  { name: 'Sensors/Temperature', type: 'Double', from: 'air_temperature', unit: 'degF', toWire: (c) => Math.round(((c * 9) / 5) * 10 + 320) / 10 },
   { name: 'Sensors/Humidity', type: 'Float', from: 'relative_humidity' },
   { name: 'Sensors/CO2', type: 'UInt32', from: 'co2' },
 ];
 
-export class SparkplugEdgeNode {
-  private client: MqttClient | null = null;
+export class SparkplugNodeEncoder {
   private seq = 0;
-  private bdSeq = 0;
+  bdSeq = 0;
+  private born = false;
   private last: { node?: NativeMessage; devices: Map<string, NativeMessage> } = { devices: new Map() };
-  published = 0;
 
   constructor(
-    private readonly url: string,
-    private readonly prefix: string,
     readonly group: string,
     readonly node: string,
     readonly devices: string[],
   ) {}
 
-  private topic(type: string, device?: string): string {
-    return `${this.prefix}spBv1.0/${this.group}/${type}/${this.node}${device ? `/${device}` : ''}`;
+  topic(type: string, device?: string): string {
+    return `spBv1.0/${this.group}/${type}/${this.node}${device ? `/${device}` : ''}`;
   }
 
   private nextSeq(): number {
@@ -51,61 +49,54 @@ export class SparkplugEdgeNode {
     return s;
   }
 
-  async start(): Promise<void> {
-    const death = spb.encodePayload({ timestamp: Date.now(), metrics: [{ name: 'bdSeq', type: 'UInt64', value: this.bdSeq }] });
-    this.client = await mqtt.connectAsync(this.url, {
-      clientId: `vigie-sim-spb-${this.node}-${process.pid}`.slice(0, 23),
-      clean: true,
-      will: { topic: this.topic('NDEATH'), payload: Buffer.from(death), qos: 1, retain: false },
-    });
-    this.client.on('message', (_t, payload) => {
-      try {
-        const cmd = spb.decodePayload(payload);
-        if (cmd.metrics?.some((m) => m.name === 'Node Control/Rebirth' && m.value === true)) void this.births();
-      } catch {
-        // Not a Sparkplug payload: a real node ignores it too.
-      }
-    });
-    await this.client.subscribeAsync(this.topic('NCMD'), { qos: 0 });
+  /** The NDEATH of the current session (also its MQTT will). */
+  death(t: number): WireMessage {
+    return { topic: this.topic('NDEATH'), payload: Buffer.from(spb.encodePayload({ timestamp: t, metrics: [{ name: 'bdSeq', type: 'UInt64', value: this.bdSeq }] })) };
   }
 
-  /** NBIRTH then one DBIRTH per device, with the last known values (a rebirth restarts seq at 0). */
-  async births(): Promise<void> {
-    if (!this.client) return;
+  /** NBIRTH then one DBIRTH per device with the last known values (seq restarts at 0). */
+  births(t: number): WireMessage[] {
     this.seq = 0;
-    const now = Date.now();
+    this.born = true;
     const nodeValues = this.last.node?.metrics ?? {};
-    await this.client.publishAsync(
-      this.topic('NBIRTH'),
-      Buffer.from(
-        spb.encodePayload({
-          timestamp: now,
-          seq: this.nextSeq(),
-          metrics: [
-            { name: 'bdSeq', type: 'UInt64', value: this.bdSeq },
-            { name: 'Node Control/Rebirth', type: 'Boolean', value: false },
-            { name: 'Properties/Hardware Make', type: 'String', value: 'Vigie simulated GTB edge' },
-            ...NODE_POINTS.map((p) => this.metric(p.name, p.alias, p.type, nodeValues[p.from], p.unit)),
-          ],
-        }),
-      ),
-      { qos: 0 },
-    );
+    const out: WireMessage[] = [
+      {
+        topic: this.topic('NBIRTH'),
+        payload: Buffer.from(
+          spb.encodePayload({
+            timestamp: t,
+            seq: this.nextSeq(),
+            metrics: [
+              { name: 'bdSeq', type: 'UInt64', value: this.bdSeq },
+              { name: 'Node Control/Rebirth', type: 'Boolean', value: false },
+              { name: 'Properties/Hardware Make', type: 'String', value: 'Vigie simulated GTB edge' },
+              ...NODE_POINTS.map((p) => this.metric(p.name, p.alias, p.type, nodeValues[p.from], p.unit)),
+            ],
+          }),
+        ),
+      },
+    ];
     for (const [i, device] of this.devices.entries()) {
       const values = this.last.devices.get(device)?.metrics ?? {};
-      await this.client.publishAsync(
-        this.topic('DBIRTH', device),
-        Buffer.from(
+      out.push({
+        topic: this.topic('DBIRTH', device),
+        payload: Buffer.from(
           spb.encodePayload({
-            timestamp: now,
+            timestamp: t,
             seq: this.nextSeq(),
             metrics: DEVICE_POINTS.map((p, j) => this.metric(p.name, 100 + i * 10 + j, p.type, values[p.from] === undefined ? undefined : (p.toWire ?? ((x) => x))(values[p.from]!), p.unit)),
           }),
         ),
-        { qos: 0 },
-      );
+      });
     }
-    this.published += 1 + this.devices.length;
+    return out;
+  }
+
+  /** A gateway reboot: the session dies (NDEATH), a new one starts with bdSeq + 1 and births. */
+  reboot(t: number): WireMessage[] {
+    const death = this.death(t);
+    this.bdSeq = (this.bdSeq + 1) % 256;
+    return [death, ...this.births(t + 1000)];
   }
 
   private metric(name: string, alias: number, type: Metric['type'], value: number | undefined, unit?: string): Metric {
@@ -113,34 +104,18 @@ export class SparkplugEdgeNode {
     return { name, alias, type, value: v as number, ...(v === null ? { isNull: true } : {}), ...(unit ? { properties: { engUnit: { type: 'String', value: unit } } } : {}) };
   }
 
-  /** NDATA/DDATA by alias only, as Sparkplug nodes do once born. */
-  async publish(node: NativeMessage, devices: Map<string, NativeMessage>): Promise<void> {
-    if (!this.client) return;
-    const first = this.last.node === undefined;
+  /** NDATA/DDATA by alias only once born; the first reading is announced by the births. */
+  data(node: NativeMessage, devices: Map<string, NativeMessage>): WireMessage[] {
     this.last = { node, devices };
-    if (first) return this.births();
     const ts = Date.parse(node.ts);
-    await this.client.publishAsync(
-      this.topic('NDATA'),
-      Buffer.from(spb.encodePayload({ timestamp: ts, seq: this.nextSeq(), metrics: NODE_POINTS.map((p) => ({ alias: p.alias, type: p.type, value: (p.type === 'Boolean' ? node.metrics?.[p.from] === 1 : node.metrics?.[p.from]) as number })) })),
-      { qos: 0 },
-    );
+    if (!this.born) return this.births(ts);
+    const out: WireMessage[] = [
+      { topic: this.topic('NDATA'), payload: Buffer.from(spb.encodePayload({ timestamp: ts, seq: this.nextSeq(), metrics: NODE_POINTS.map((p) => ({ alias: p.alias, type: p.type, value: (p.type === 'Boolean' ? node.metrics?.[p.from] === 1 : node.metrics?.[p.from]) as number })) })) },
+    ];
     for (const [i, device] of this.devices.entries()) {
       const v = devices.get(device)?.metrics ?? {};
-      await this.client.publishAsync(
-        this.topic('DDATA', device),
-        Buffer.from(spb.encodePayload({ timestamp: ts, seq: this.nextSeq(), metrics: DEVICE_POINTS.map((p, j) => ({ alias: 100 + i * 10 + j, type: p.type, value: (p.toWire ?? ((x) => x))(v[p.from] ?? 0) })) })),
-        { qos: 0 },
-      );
+      out.push({ topic: this.topic('DDATA', device), payload: Buffer.from(spb.encodePayload({ timestamp: ts, seq: this.nextSeq(), metrics: DEVICE_POINTS.map((p, j) => ({ alias: 100 + i * 10 + j, type: p.type, value: (p.toWire ?? ((x) => x))(v[p.from] ?? 0) })) })) });
     }
-    this.published += 1 + this.devices.length;
-  }
-
-  /** A clean disconnect publishes the death itself (the will only fires on a lost connection). */
-  async stop(): Promise<void> {
-    if (!this.client) return;
-    await this.client.publishAsync(this.topic('NDEATH'), Buffer.from(spb.encodePayload({ timestamp: Date.now(), metrics: [{ name: 'bdSeq', type: 'UInt64', value: this.bdSeq }] })), { qos: 1 });
-    await this.client.endAsync();
-    this.client = null;
+    return out;
   }
 }

@@ -1,0 +1,73 @@
+/**
+ * Publishing with backpressure: QoS 1 by default, at most `maxInflight` messages awaiting their
+ * PUBACK (so a slow broker slows the simulator instead of growing its memory), one session per
+ * Sparkplug edge node (its NDEATH is that session's will, Sparkplug 3.0 §7.1), errors counted.
+ */
+import type { MqttClient } from 'mqtt';
+import { connect, type BrokerConnection } from './connection.ts';
+
+export interface PublishStats {
+  sent: number;
+  errors: number;
+  bytes: number;
+  lastError?: string;
+}
+
+export class Publisher {
+  private client: MqttClient | null = null;
+  private readonly nodes = new Map<string, MqttClient>();
+  private readonly pending = new Set<Promise<void>>();
+  readonly stats: PublishStats = { sent: 0, errors: 0, bytes: 0 };
+
+  constructor(
+    private readonly broker: BrokerConnection,
+    private readonly prefix = '',
+    private readonly maxInflight = 1000,
+  ) {}
+
+  async start(): Promise<void> {
+    this.client = await connect(this.broker, `${process.pid}`);
+  }
+
+  /** Opens a Sparkplug node's own session with its NDEATH as will; `onRebirth` answers NCMD rebirth requests. */
+  async openNode(nodeId: string, willTopic: string, willPayload: Buffer, ncmdTopic: string, onRebirth: () => void, isRebirth: (payload: Buffer) => boolean): Promise<void> {
+    const c = await connect(this.broker, `spb${this.nodes.size}-${process.pid}`, { will: { topic: this.prefix + willTopic, payload: willPayload, qos: 1, retain: false } });
+    c.on('message', (_t, payload) => {
+      if (isRebirth(payload)) onRebirth();
+    });
+    await c.subscribeAsync(this.prefix + ncmdTopic, { qos: 0 });
+    this.nodes.set(nodeId, c);
+  }
+
+  async publish(topic: string, payload: Buffer, o: { qos?: 0 | 1 | 2; retain?: boolean; node?: string } = {}): Promise<void> {
+    const c = (o.node && this.nodes.get(o.node)) || this.client;
+    if (!c) throw new Error('publisher not started');
+    while (this.pending.size >= this.maxInflight) await Promise.race(this.pending);
+    const p = c
+      .publishAsync(this.prefix + topic, payload, { qos: o.qos ?? 1, retain: o.retain ?? false })
+      .then(() => {
+        this.stats.sent++;
+        this.stats.bytes += payload.length;
+      })
+      .catch((err: Error) => {
+        this.stats.errors++;
+        this.stats.lastError = err.message;
+      })
+      .finally(() => this.pending.delete(p));
+    this.pending.add(p);
+  }
+
+  async flush(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
+  }
+
+  /** Sparkplug nodes close with an explicit NDEATH (a will only fires on a lost connection). */
+  async close(deaths: Array<{ node: string; topic: string; payload: Buffer }> = []): Promise<void> {
+    await this.flush();
+    for (const d of deaths) await this.publish(d.topic, d.payload, { node: d.node });
+    await this.flush();
+    for (const c of this.nodes.values()) await c.endAsync();
+    await this.client?.endAsync();
+    this.client = null;
+  }
+}
