@@ -41,6 +41,10 @@ export const METRICS = {
   wind_gust: { unit: 'm/s', description: 'Wind gust speed', domain: 'roads', min: 0, max: 120 },
   wind_direction: { unit: 'deg', description: 'Wind direction (from, clockwise from north)', domain: 'roads', min: 0, max: 360 },
   pressure: { unit: 'hPa', description: 'Atmospheric pressure', domain: 'roads', min: 300, max: 1100 },
+  // FIWARE Smart Data Models quantities (ingest/decoders/ngsi/models.ts).
+  precipitation: { unit: 'mm', description: 'Precipitation amount registered (1 l/m² = 1 mm), WeatherObserved.precipitation', domain: 'roads', min: 0, max: 1000 },
+  snow_height: { unit: 'cm', description: 'Height of the snow cover', domain: 'roads', min: 0, max: 2000 },
+  vehicle_class_count: { unit: 'veh', description: 'Vehicles of one class (channel lane<n>.<vehicleType>) counted over the period', domain: 'roads', min: 0, max: 100000, integer: true },
   // Traffic, per lane or direction channel over the station's period.
   vehicle_count: { unit: 'veh', description: 'Vehicles counted over the period', domain: 'roads', min: 0, max: 100000, integer: true },
   heavy_vehicle_count: { unit: 'veh', description: 'Heavy vehicles (PL, > 3.5 t) counted over the period', domain: 'roads', min: 0, max: 100000, integer: true },

@@ -50,14 +50,15 @@ export const configSchema = z.object({
   VIGIE_SHUTDOWN_TIMEOUT_MS: int(15_000, 0, 3_600_000),
   VIGIE_OPENAPI: bool(true),
 
-  // --- Wire formats: topic routes, device profiles, per-format options. ---
+  // --- Wire formats (README, "Wire formats"): topic routes, device profiles, per-format options. ---
   VIGIE_ROUTES: z.string().default('').describe('Extra topic routes, `filter=decoder` pairs separated by commas, tried before the defaults.'),
   VIGIE_DEFAULT_ROUTES: bool(true).describe('Subscribe the standard topics of every wire format (native, SenML, NGSI, TTS v3, ChirpStack v4, Sparkplug B).'),
   VIGIE_PROFILES_DIR: z.string().optional().describe('Folder of extra device profiles (*.yaml); a profile there replaces a built-in one of the same name.'),
   VIGIE_TTN_DEVICE_ID: z.enum(['device_id', 'dev_eui']).default('device_id').describe('Which TTS id becomes the Vigie device id.'),
   VIGIE_CHIRPSTACK_DEVICE_ID: z.enum(['devEui', 'deviceName']).default('devEui').describe('Which ChirpStack id becomes the Vigie device id.'),
   VIGIE_SPARKPLUG_REBIRTH_INTERVAL_MS: int(10_000, 0, 3_600_000).describe('Shortest time between two rebirth requests (NCMD) to one Sparkplug edge node.'),
-  VIGIE_NGSI_LOCAL_ZONE: z.string().default('Europe/Paris').describe('Time zone of NGSI date-times sent without one.'),
+  VIGIE_SPARKPLUG_REORDER_TIMEOUT_MS: int(2_000, 0, 600_000).describe("Sparkplug 'Reorder Timeout': how long a seq gap waits for its missing messages before a rebirth is requested (0: at once)."),
+  VIGIE_NGSI_LOCAL_ZONE: z.string().default('UTC').describe('Time zone of NGSI date-times sent without one (the Smart Data Models write them in UTC).'),
   VIGIE_REPLAY_MAX: int(1000, 1, 100_000).describe('Most dead letters one POST /api/v1/dead-letters/replay re-runs.'),
 
   // --- Alerting (services/alerting, README, "Alerting") ---
@@ -238,7 +239,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       decoderOptions: {
         'ttn-v3': { deviceId: r.VIGIE_TTN_DEVICE_ID },
         'chirpstack-v4': { deviceId: r.VIGIE_CHIRPSTACK_DEVICE_ID },
-        'sparkplug-b': { rebirthMinIntervalMs: r.VIGIE_SPARKPLUG_REBIRTH_INTERVAL_MS },
+        'sparkplug-b': { rebirthMinIntervalMs: r.VIGIE_SPARKPLUG_REBIRTH_INTERVAL_MS, reorderTimeoutMs: r.VIGIE_SPARKPLUG_REORDER_TIMEOUT_MS },
         ngsi: { localZone: r.VIGIE_NGSI_LOCAL_ZONE },
       },
       replayMax: r.VIGIE_REPLAY_MAX,

@@ -42,8 +42,8 @@ t.test('VIGIE_ROUTES come first; VIGIE_DEFAULT_ROUTES=false drops the defaults',
   t.same(d.formats.decoderOptions, {
     'ttn-v3': { deviceId: 'device_id' },
     'chirpstack-v4': { deviceId: 'devEui' },
-    'sparkplug-b': { rebirthMinIntervalMs: 10_000 },
-    ngsi: { localZone: 'Europe/Paris' },
+    'sparkplug-b': { rebirthMinIntervalMs: 10_000, reorderTimeoutMs: 2_000 },
+    ngsi: { localZone: 'UTC' },
   });
 });
 

@@ -3,6 +3,7 @@
  * also POSTed over HTTP), decoded, stored in PostgreSQL and read back through the API.
  */
 import sparkplug from 'sparkplug-payload';
+import protoModule from 'sparkplug-payload/lib/sparkplugPayloadProto.js';
 import { Encoder } from 'cbor-x';
 import t from 'tap';
 import { startTestPlatform } from './helpers/platform.ts';
@@ -13,8 +14,9 @@ const spb = sparkplug.get('spBv1.0')!;
 const registry = registryFile([
   { id: 'rsp-rd910-pr42', kind: 'road-weather-station', domain: 'roads', profile: 'road-surface' },
   { id: 'e2e:edge-gtb', kind: 'gateway', domain: 'buildings', profile: 'gtb-edge-sparkplug' },
+  { id: 'e2e:edge-gtb-30', kind: 'gateway', domain: 'buildings', profile: 'gtb-edge-sparkplug' },
 ]);
-const tp = await startTestPlatform({ env: { VIGIE_REGISTRY: registry, VIGIE_SPARKPLUG_REBIRTH_INTERVAL_MS: '0', VIGIE_ROUTES: 'bridge/lns/#=ttn-v3' } });
+const tp = await startTestPlatform({ env: { VIGIE_REGISTRY: registry, VIGIE_SPARKPLUG_REBIRTH_INTERVAL_MS: '0', VIGIE_SPARKPLUG_REORDER_TIMEOUT_MS: '1500', VIGIE_ROUTES: 'bridge/lns/#=ttn-v3' } });
 t.teardown(() => tp.stop());
 const pub = await tp.publisher();
 const P = tp.prefix;
@@ -133,6 +135,50 @@ t.test('Sparkplug B: DATA before BIRTH asks a rebirth, BIRTH/DATA/DEATH tracked'
   t.ok(seqDead.body.items.some((d) => d.topic === 'spBv1.0/e2e/NDATA/edge-gtb'), 'DATA before BIRTH is recorded');
 });
 
+t.test('Sparkplug B 3.0: DATA without datatype stored with the BIRTH types and per-device units; an unfilled gap ends in a rebirth', async (t) => {
+  // Eclipse Sparkplug 3.0.0 §6.4.6: the datatype SHOULD NOT be in NDATA/DDATA
+  // (tck-id-payloads-metric-datatype-not-req); Tahu's encodePayload always writes one, so
+  // DATA messages are built with the protobuf schema it ships.
+  const Proto = protoModule.org.eclipse.tahu.protobuf.Payload;
+  const watcher = await tp.publisher();
+  const ncmd: Buffer[] = [];
+  watcher.on('message', (_topic, payload) => ncmd.push(payload));
+  await watcher.subscribeAsync(`${P}spBv1.0/e2e/NCMD/edge-gtb-30`, { qos: 1 });
+  const ts = Date.now() - 5000;
+  const topic = (type: string, device?: string) => `${P}spBv1.0/e2e/${type}/edge-gtb-30${device ? `/${device}` : ''}`;
+  const birth = (type: string, payload: Parameters<typeof spb.encodePayload>[0], device?: string) => pub.publishAsync(topic(type, device), Buffer.from(spb.encodePayload(payload)), { qos: 0 });
+  const data = (type: string, seq: number, metrics: object[], device?: string) =>
+    pub.publishAsync(topic(type, device), Buffer.from(Proto.encode(Proto.create({ timestamp: ts + 1000, seq, metrics })).finish()), { qos: 0 });
+  const unit = (u: string) => ({ engUnit: { type: 'String' as const, value: u } });
+
+  await birth('NBIRTH', { timestamp: ts, seq: 0, metrics: [{ name: 'bdSeq', type: 'Int64', value: 2 }, { name: 'Node Control/Rebirth', type: 'Boolean', value: false }, { name: 'Boiler/Supply Temperature', alias: 10, type: 'Float', value: 68.5 }] });
+  await birth('DBIRTH', { timestamp: ts, seq: 1, metrics: [{ name: 'Sensors/Temperature', alias: 20, type: 'Double', value: 68, properties: unit('degF') }] }, 'salle-102');
+  await birth('DBIRTH', { timestamp: ts, seq: 2, metrics: [{ name: 'Sensors/Temperature', alias: 21, type: 'Double', value: 19, properties: unit('°C') }] }, 'salle-103');
+  await data('NDATA', 3, [{ alias: 10, timestamp: ts + 1000, floatValue: 70.5 }]);
+  await data('DDATA', 4, [{ alias: 20, timestamp: ts + 1000, doubleValue: 69.8 }], 'salle-102');
+  await data('DDATA', 5, [{ alias: 21, timestamp: ts + 1000, doubleValue: 19.5 }], 'salle-103');
+  await waitFor(async () => (await latest('e2e:edge-gtb-30', 1)).supply_temperature?.value === 70.5, 15_000, 'NDATA value without datatype');
+  const a = await waitFor(async () => (await latest('e2e:edge-gtb-30:salle-102', 1)).air_temperature?.time === new Date(ts + 1000).toISOString() && (await latest('e2e:edge-gtb-30:salle-102', 1)));
+  t.equal(a.air_temperature?.value, 21, 'salle-102 keeps its degF: 69.8 °F = 21 °C');
+  const b = await waitFor(async () => (await latest('e2e:edge-gtb-30:salle-103', 1)).air_temperature?.time === new Date(ts + 1000).toISOString() && (await latest('e2e:edge-gtb-30:salle-103', 1)));
+  t.equal(b.air_temperature?.value, 19.5, 'salle-103 keeps its °C');
+  t.equal(ncmd.length, 0, 'no rebirth so far');
+
+  // seq 6 never comes; the node falls silent after seq 7: the reorder timer asks the rebirth.
+  await data('NDATA', 7, [{ alias: 10, timestamp: ts + 2000, floatValue: 71 }]);
+  await waitFor(async () => (await latest('e2e:edge-gtb-30', 1)).supply_temperature?.value === 71, 15_000, 'the message after the gap is stored at once');
+  const rebirth = await waitFor(() => ncmd[0], 10_000, 'NCMD rebirth after the reorder timeout');
+  t.match(spb.decodePayload(rebirth).metrics, [{ name: 'Node Control/Rebirth', value: true }]);
+  const dead = await waitFor(async () => {
+    const r = await tp.get<Page<Dead>>('/api/v1/dead-letters?decoder=sparkplug-b&code=sequence_error&device=e2e:edge-gtb-30');
+    return r.body.items.find((d) => /seq 6 did not arrive within the reorder timeout \(1500 ms/.test(d.reason));
+  }, 10_000, 'sequence_error dead letter of the expired gap');
+  t.equal(dead.topic, 'spBv1.0/e2e/NDATA/edge-gtb-30', 'recorded with the message that revealed the gap');
+  const metrics = (await tp.platform.app.inject({ method: 'GET', url: '/metrics' })).body;
+  t.match(metrics, /vigie_sparkplug_reorder_gaps_total\{outcome="expired"\} [1-9]/, 'the expired gap is counted');
+  t.match(metrics, /vigie_sparkplug_metrics_omitted_total\{reason="control"\} [1-9]/, 'bdSeq and Node Control/* are counted, not stored');
+});
+
 t.test('NGSI entities over MQTT and Orion notifications over HTTP', async (t) => {
   await pub.publishAsync(`${P}vigie/ngsi`, golden('ngsi', 'traffic-keyvalues'), { qos: 1 });
   const traffic = await latest('tc-rd910-pr40', 4);
@@ -146,10 +192,10 @@ t.test('NGSI entities over MQTT and Orion notifications over HTTP', async (t) =>
   t.same(res.json(), { observations: 4, deadLetters: 0 });
   const indoor = await latest('clg-cclaudel-s204', 4);
   t.equal(indoor.relative_humidity?.value, 45);
-  t.equal(indoor.air_temperature?.time, '2026-01-15T08:00:00.000Z', 'zoneless dateObserved read in Europe/Paris');
+  t.equal(indoor.air_temperature?.time, '2026-01-15T08:00:00.000Z', 'zoneless dateObserved read as UTC (the models\' "ISO8601 UTC format")');
 
   const v2 = await tp.platform.app.inject({ method: 'POST', url: '/ngsi/notify', headers: { 'content-type': 'application/json' }, payload: golden('ngsi', 'orion-v2-http-heavy') });
-  t.same(v2.json(), { observations: 3, deadLetters: 1 }, 'speed -1 is missing; occupancy 35 is no fraction');
+  t.same(v2.json(), { observations: 4, deadLetters: 1 }, 'lorry class count and heavy count, all-vehicle count and flow; speed -1 is missing; occupancy 35 is no fraction');
   const dead = await tp.get<Page<Dead>>('/api/v1/dead-letters?topic=http/ngsi/notify&device=tc-rd951-pr5');
   t.same(dead.body.items.map((d) => [d.code, d.field]), [['out_of_range', 'data[1].occupancy']]);
   const two = await tp.platform.app.inject({

@@ -20,8 +20,10 @@ interface GatewayRx {
 /**
  * Link quality of an uplink heard by several gateways: the best RSSI and the SNR of that same
  * gateway (the path the network server would answer through). Both network servers marshal
- * protobuf to JSON with zero values omitted (../shared/DOMAIN.md), so an entry with an RSSI
- * but no SNR reports an SNR of exactly 0 dB.
+ * protobuf to JSON with zero values omitted (The Things Stack docs, "Data Formats": "if a
+ * certain field has a value of "", 0 or false it will not be present"; ChirpStack docs, "Event
+ * types": "JSON based on the Protocol Buffers JSON mapping"), so an entry with an RSSI but no
+ * SNR reports an SNR of exactly 0 dB.
  */
 export function linkQuality(rx: unknown, deviceId: string, field: string, time: Date | undefined): Reading[] {
   if (!Array.isArray(rx)) return [];

@@ -62,12 +62,27 @@ function lookup(profile: DeviceProfile, key: string): ProfileKey | 'ignore' | un
   return undefined;
 }
 
-/** Resolves one key through the profiles; a catalogue metric name maps to itself. */
-export function resolveKey(choice: ProfileChoice, key: string): ProfileKey | 'ignore' | undefined {
+/**
+ * Keys that name two different quantities across device models: never mapped to one of them
+ * unless a profile says which. `occupancy` is a loop's share of time with a vehicle over it
+ * (percent, TrafficFlowObserved.occupancy, catalogue metric `occupancy`) on a traffic counter,
+ * and room presence (`occupancy_state`) on a building sensor. A boolean can only be presence
+ * (a loop occupancy is a percentage), so a true/false value settles it.
+ */
+export const AMBIGUOUS_KEYS: Record<string, { meanings: string; boolean: ProfileKey }> = {
+  occupancy: { meanings: 'loop occupancy in % (metric occupancy) or room presence (metric occupancy_state)', boolean: { metric: 'occupancy_state', binary: true } },
+};
+
+export type Resolution = ProfileKey | 'ignore' | { ambiguous: string } | undefined;
+
+/** Resolves one key through the profiles; a catalogue metric name maps to itself unless it is ambiguous. */
+export function resolveKey(choice: ProfileChoice, key: string, value?: unknown): Resolution {
   for (const p of choice.profiles) {
     const hit = lookup(p, key);
     if (hit) return hit;
   }
+  const ambiguous = AMBIGUOUS_KEYS[key.toLowerCase()];
+  if (ambiguous) return typeof value === 'boolean' ? ambiguous.boolean : { ambiguous: ambiguous.meanings };
   if (isMetricName(key)) return { metric: key };
   return undefined;
 }
@@ -96,8 +111,17 @@ export function mapKeys(deviceId: string, entries: KeyedValue[], choice: Profile
     });
   }
   for (const e of entries) {
-    const hit = resolveKey(choice, e.key);
+    const hit = resolveKey(choice, e.key, e.value);
     if (hit === 'ignore') continue;
+    if (hit && 'ambiguous' in hit) {
+      rejects.push({
+        code: 'unmapped_key',
+        deviceId,
+        field: e.field,
+        reason: `${e.field}: key ${JSON.stringify(e.key.slice(0, 64))} can mean ${hit.ambiguous} and no profile says which (tried ${choice.names.join(', ') || 'none'}); map it in the device's profile, then replay`,
+      });
+      continue;
+    }
     if (!hit) {
       rejects.push({
         code: 'unmapped_key',

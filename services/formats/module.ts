@@ -1,6 +1,7 @@
 /**
- * The wire-formats capability: NGSI notifications over HTTP, dead-letter replay and the list
- * of device profiles. The decoders themselves run in the ingest path (ingest/decoders/).
+ * The wire-formats capability: NGSI notifications over HTTP, dead-letter replay, the list
+ * of device profiles and the Sparkplug B reorder timer and counters (sparkplug.ts). The
+ * decoders themselves run in the ingest path (ingest/decoders/).
  */
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -12,13 +13,24 @@ import { errorSchema } from '../api/query-params.ts';
 import { deadLetterFilterSchema } from '../api/routes/dead-letters.ts';
 import type { ModuleFactory } from '../platform-module.ts';
 import { replayDeadLetters } from './replay.ts';
+import { startSparkplugSupport } from './sparkplug.ts';
 
 const intakeResultSchema = z.object({ observations: z.number(), deadLetters: z.number() });
 
 export const formatsModule: ModuleFactory = async (ctx) => {
   const { pool, ingest, config } = ctx;
+  const stopSparkplug = startSparkplugSupport({
+    ingest,
+    logger: ctx.logger,
+    decoderOptions: config.formats.decoderOptions['sparkplug-b'] ?? {},
+    deadLetterMaxBytes: config.ingest.deadLetterMaxBytes,
+    registry: ctx.telemetry.registry,
+  });
   return {
     name: 'formats',
+    async stop() {
+      stopSparkplug();
+    },
     async routes(app: FastifyInstance) {
       const r = app.withTypeProvider<ZodTypeProvider>();
       await app.register(async (ngsi) => {

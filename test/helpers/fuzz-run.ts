@@ -72,8 +72,9 @@ export async function runFuzz(sizes: FuzzSizes): Promise<FuzzFigures> {
       ...fc.sample(randomJsonMessage, { numRuns: Math.ceil(sizes.platform / 3), seed: sizes.seed + 11 }),
       ...fc.sample(goldenMutation(), { numRuns: Math.ceil(sizes.platform / 3), seed: sizes.seed + 12 }).map((m) => m.message),
     ].filter((m) => !m.topic.startsWith('http/'));
-    // One valid message every fourth: distinct (device, time), so each must be stored exactly once.
-    const base = Date.now() - 3_600_000;
+    // One valid message every fourth: distinct (device, time), so each must be stored exactly
+    // once; one second apart, ending a minute ago (never in the future, never too old).
+    const base = Date.now() - (Math.ceil(garbage.length / 3) + 60) * 1000;
     let valid = 0;
     const pending: Promise<unknown>[] = [];
     for (let i = 0; i < garbage.length; i++) {

@@ -4,7 +4,8 @@
  * - `topic.txt` and one payload file (`payload.json`, `payload.txt` or `payload.bin`, bytes as sent);
  * - optional `context.json`: `receivedAt`, registry `devices`, extra device `profiles` (the
  *   application context a standard leaves to the receiver), and `before`: earlier messages
- *   (`{topic, payload: <file in the case folder>}`) that build decoder state (Sparkplug BIRTHs);
+ *   (`{topic, payload: <file in the case folder>, receivedAt?}`) that build decoder state
+ *   (Sparkplug BIRTHs); without `receivedAt` they arrive one second apart before the message;
  * - `expected.json`: observations, dead letters (code, field, reason pattern), commands, device status.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -51,10 +52,10 @@ export function loadGoldenCases(): GoldenCase[] {
         name,
         dir,
         message: { topic: readFileSync(path.join(dir, 'topic.txt'), 'utf8').trim(), payload: readPayload(dir), receivedAt },
-        before: (ctx.before ?? []).map((b: { topic: string; payload: string }, i: number) => ({
+        before: (ctx.before ?? []).map((b: { topic: string; payload: string; receivedAt?: string }, i: number) => ({
           topic: b.topic,
           payload: readPayload(dir, b.payload),
-          receivedAt: new Date(receivedAt.getTime() - 1000 * ((ctx.before?.length ?? 0) - i)),
+          receivedAt: b.receivedAt ? new Date(b.receivedAt) : new Date(receivedAt.getTime() - 1000 * ((ctx.before?.length ?? 0) - i)),
         })),
         devices: (ctx.devices ?? []).map((d: unknown) => deviceSchema.parse(d)),
         profiles: (ctx.profiles ?? []).map((p: unknown) => deviceProfileSchema.parse(p)),
@@ -74,7 +75,7 @@ export function goldenOptions(devices: Device[] = [], extraProfiles: DeviceProfi
   const states = new Map<string, DecoderState>();
   return {
     routes: DEFAULT_ROUTES,
-    decoders: new DecoderRegistry(builtinDecoders({ 'sparkplug-b': { rebirthMinIntervalMs: 10_000 } })),
+    decoders: new DecoderRegistry(builtinDecoders({ 'sparkplug-b': { rebirthMinIntervalMs: 10_000, reorderTimeoutMs: 2_000 } })),
     policy: { maxFutureMs: 300_000, maxAgeMs: 3660 * 86400_000 },
     maxPayloadBytes: 256 * 1024,
     deadLetterMaxBytes: 16 * 1024,

@@ -1,20 +1,26 @@
 /**
  * FIWARE NGSI entities (Smart Data Models) in keyValues, NGSI-v2 normalized and NGSI-LD
- * shapes, on MQTT `vigie/ngsi` and as Orion subscription notifications (`POST /ngsi/notify`,
- * routed as topic `http/ngsi/notify`). See README.md here.
+ * shapes, on MQTT `vigie/ngsi` and as subscription notifications (`POST /ngsi/notify`,
+ * routed as topic `http/ngsi/notify`). See README.md here; the models are in models.ts.
  */
 import { z } from 'zod';
-import type { Reject } from '../../../schemas/index.ts';
+import type { QualityFlag, Reject } from '../../../schemas/index.ts';
 import type { DecodeContext, Decoder, DecodeResult, InboundMessage, Reading } from '../../decoder.ts';
-import { describe, parseTimestamp } from '../../normalize/timestamp.ts';
-import { applyKey } from '../../profiles/map-keys.ts';
+import { describe } from '../../normalize/timestamp.ts';
+import { unitOfUnCefactCode } from '../../normalize/un-cefact-units.ts';
+import { applyKey, coerceNumber } from '../../profiles/map-keys.ts';
 import { parseJson } from '../json.ts';
-import { DESCRIPTIVE, HEAVY_VEHICLE_TYPES, MODELS, UNIT_CODES } from './models.ts';
+import { DESCRIPTIVE, HEAVY_VEHICLE_TYPES, MODELS, type AttributeRule } from './models.ts';
+import { instant, period } from './time.ts';
 
 export const ngsiOptionsSchema = z
   .object({
-    /** Zone of date-times sent without one (IndoorEnvironmentObserved.dateObserved often is). */
-    localZone: z.string().default('Europe/Paris'),
+    /**
+     * Zone of date-times sent without one. The models write dates "in ISO8601 UTC format"
+     * (TrafficFlowObserved, AirQualityObserved doc/spec.md), so UTC unless a partner is known
+     * to send local wall-clock times.
+     */
+    localZone: z.string().default('UTC'),
   })
   .strict();
 export type NgsiOptions = z.input<typeof ngsiOptionsSchema>;
@@ -39,8 +45,15 @@ function entitiesOf(body: unknown): unknown[] | undefined {
   return undefined;
 }
 
-/** The plain value of an attribute in any of the three shapes, with its unit code and observedAt. */
-function attributeValue(raw: unknown): { value: unknown; unitCode?: string; observedAt?: unknown } {
+interface Attribute {
+  value: unknown;
+  unitCode?: unknown;
+  /** Where the attribute's own observation time sits, and its raw value. */
+  time?: { at: string; raw: unknown };
+}
+
+/** The plain value of an attribute in any of the three shapes, with its unit code and own time. */
+function attributeOf(raw: unknown): Attribute {
   if (!isObject(raw)) return { value: raw };
   // LD relationships hold `object`, NGSI-v2 ones `value`.
   if (raw.type === 'Relationship') return { value: raw.object ?? raw.value };
@@ -49,9 +62,19 @@ function attributeValue(raw: unknown): { value: unknown; unitCode?: string; obse
   // NGSI-LD typed literal: {"@type": "DateTime", "@value": "..."}.
   if (isObject(value) && '@value' in value) value = value['@value'];
   const metadata = isObject(raw.metadata) ? raw.metadata : {};
-  const unitCode = typeof raw.unitCode === 'string' ? raw.unitCode : isObject(metadata.unitCode) && typeof metadata.unitCode.value === 'string' ? metadata.unitCode.value : undefined;
-  const ts = raw.observedAt ?? (isObject(metadata.timestamp) ? metadata.timestamp.value : undefined);
-  return { value, unitCode, observedAt: ts };
+  const meta = (name: string) => (isObject(metadata[name]) ? (metadata[name] as Json).value : undefined);
+  // NGSI-LD: `unitCode` and `observedAt` members of the Property (ETSI GS CIM 009 §4.5.2);
+  // NGSI-v2: metadata `unitCode`, the IoT Agents' `TimeInstant`, the data models' `timestamp`.
+  const unitCode = raw.unitCode ?? meta('unitCode');
+  const time =
+    raw.observedAt !== undefined
+      ? { at: 'observedAt', raw: raw.observedAt }
+      : meta('TimeInstant') !== undefined
+        ? { at: 'metadata.TimeInstant', raw: meta('TimeInstant') }
+        : meta('timestamp') !== undefined
+          ? { at: 'metadata.timestamp', raw: meta('timestamp') }
+          : undefined;
+  return { value, unitCode, time };
 }
 
 /** `urn:ngsi-ld:Device:tc-12` -> `tc-12`; `https://.../TrafficFlowObserved` -> `TrafficFlowObserved`. */
@@ -62,6 +85,7 @@ function shortId(id: string): string {
 function shortType(type: string): string {
   return type.slice(Math.max(type.lastIndexOf('/'), type.lastIndexOf('#')) + 1);
 }
+const channelPart = (v: unknown) => String(v).replace(/[^A-Za-z0-9_+\-:]/g, '_').slice(0, 40);
 
 function decode(message: InboundMessage, context: DecodeContext, zone: string): DecodeResult {
   // Any routed topic: entities name their device themselves.
@@ -74,8 +98,9 @@ function decode(message: InboundMessage, context: DecodeContext, zone: string): 
   const readings: Reading[] = [];
   const rejects: Reject[] = [];
   let firstDevice: string | undefined;
+  const single = entities.length === 1 && !Array.isArray(json.value) && !isObject((json.value as Json).data);
   entities.slice(0, MAX_ENTITIES).forEach((entity, i) => {
-    const r = decodeEntity(entity, entities.length === 1 && !Array.isArray(json.value) && !isObject((json.value as Json).data) ? '' : `data[${i}].`, zone);
+    const r = decodeEntity(entity, single ? '' : `data[${i}].`, zone);
     readings.push(...r.readings);
     rejects.push(...r.rejects);
     firstDevice ??= r.deviceId;
@@ -84,12 +109,26 @@ function decode(message: InboundMessage, context: DecodeContext, zone: string): 
   return { deviceId: firstDevice, readings, rejects };
 }
 
+const isNumeric = (v: unknown) => typeof v === 'number' || (typeof v === 'string' && typeof coerceNumber(v).value === 'number');
+
+/** The rule of an attribute; AirQualityObserved pollutants also come upper-case (`NO2` in its 2019 examples). */
+function ruleOf(attributes: Record<string, AttributeRule>, name: string): AttributeRule | undefined {
+  return attributes[name] ?? (name !== name.toLowerCase() && 'refuse' in (attributes[name.toLowerCase()] ?? {}) ? attributes[name.toLowerCase()] : undefined);
+}
+
 function decodeEntity(entity: unknown, at: string, zone: string): { deviceId?: string; readings: Reading[]; rejects: Reject[] } {
   if (!isObject(entity) || typeof entity.id !== 'string' || typeof entity.type !== 'string') {
     return { readings: [], rejects: [{ code: 'invalid_envelope', field: at || undefined, reason: `${at || 'entity'}: an entity needs string "id" and "type"` }] };
   }
   const type = shortType(entity.type);
-  const ref = attributeValue(entity.refDevice).value;
+  // NGSI-LD without a compacting @context names attributes by URI (`https://.../temperature`):
+  // they are read by their last segment; reasons keep the key as sent.
+  const attrs = new Map<string, { key: string; raw: unknown }>();
+  for (const [key, raw] of Object.entries(entity)) {
+    const name = /^[a-z][a-z0-9+.-]*:\/\//i.test(key) ? shortType(key) : key;
+    if (!attrs.has(name)) attrs.set(name, { key, raw });
+  }
+  const ref = attributeOf(attrs.get('refDevice')?.raw).value;
   const refId = Array.isArray(ref) ? ref[0] : ref;
   const deviceId = shortId(typeof refId === 'string' && refId ? refId : entity.id);
   const model = MODELS[type];
@@ -97,56 +136,112 @@ function decodeEntity(entity: unknown, at: string, zone: string): { deviceId?: s
     return { deviceId, readings: [], rejects: [{ code: 'invalid_envelope', field: `${at}type`, deviceId, reason: `${at}type: entity type ${JSON.stringify(type.slice(0, 64))} is not one Vigie reads (${Object.keys(MODELS).join(', ')})` }] };
   }
   const rejects: Reject[] = [];
-  const time = (name: string): Date | undefined => {
-    const raw = attributeValue(entity[name]).value;
-    if (raw === undefined || raw === null) return undefined;
-    const parsed = parseTimestamp(raw, { assumeZone: zone });
-    if (parsed.ok) return parsed.time;
-    rejects.push({ code: 'invalid_timestamp', field: `${at}${name}`, deviceId, reason: `${at}${name}: ${parsed.reason}` });
+  const present = (name: string) => {
+    const v = attributeOf(attrs.get(name)?.raw).value;
+    return v === undefined || v === null || v === '' ? undefined : v;
+  };
+  const badTime = (name: string, reason: string) => rejects.push({ code: 'invalid_timestamp', field: `${at}${name}`, deviceId, reason: `${at}${name}: ${reason}` });
+  const one = (name: string): Date | undefined => {
+    const raw = present(name);
+    if (raw === undefined) return undefined;
+    const t = instant(raw, zone);
+    if (t.ok) return t.time;
+    badTime(name, t.reason);
     return undefined;
   };
-  // An interval (dateObservedFrom/To) dates the observation at its end, when the count is complete.
-  const from = time('dateObservedFrom');
-  const to = time('dateObservedTo');
-  const observed = to ?? time('dateObserved');
+  const from = one('dateObservedFrom');
+  const to = one('dateObservedTo');
+  const rawObserved = present('dateObserved');
+  const observed = rawObserved === undefined ? undefined : period(rawObserved, zone);
+  if (observed && !observed.ok) badTime('dateObserved', observed.reason);
+  // The IoT Agents' entity attribute `TimeInstant` (iotagent-node-lib doc/api.md, "TimeInstant and Timestamp flag").
+  const timeInstant = one('TimeInstant');
   // A date that does not parse dates nothing: the entity is rejected rather than stamped with the receive time.
   if (rejects.length > 0) return { deviceId, readings: [], rejects };
-  const periodSeconds = from && to && to > from ? (to.getTime() - from.getTime()) / 1000 : undefined;
-  const laneRaw = attributeValue(entity.laneId).value;
-  const channel = laneRaw === undefined || laneRaw === null ? undefined : `lane${String(laneRaw).replace(/[^A-Za-z0-9_.+\-:]/g, '_').slice(0, 60)}`;
-  const vehicleType = attributeValue(entity.vehicleType).value;
-  const heavy = typeof vehicleType === 'string' && HEAVY_VEHICLE_TYPES.has(vehicleType);
+  const entityTime = to ?? (observed?.ok ? observed.end : undefined) ?? timeInstant;
+  const start = from ?? (observed?.ok ? observed.start : undefined);
+  const periodSeconds = start && entityTime && entityTime > start ? (entityTime.getTime() - start.getTime()) / 1000 : undefined;
+
+  // TrafficFlowObserved: one channel per lane, and per vehicle class when the entity counts one
+  // class only (vehicleType, vehicleSubType), so two classes never share a key.
+  const lane = present('laneId');
+  const vehicleType = present('vehicleType');
+  const vehicleSubType = present('vehicleSubType');
+  const parts = [lane === undefined ? undefined : `lane${channelPart(lane)}`, vehicleType, vehicleSubType].filter((p) => p !== undefined).map(channelPart);
+  const channel = parts.length > 0 ? parts.join('.') : undefined;
+  const classEntity = type === 'TrafficFlowObserved' && vehicleType !== undefined;
+  const heavy = classEntity && typeof vehicleType === 'string' && HEAVY_VEHICLE_TYPES.has(vehicleType);
 
   const readings: Reading[] = [];
-  for (const [name, raw] of Object.entries(entity)) {
-    const field = `${at}${name}`;
-    const key = model.attributes[name];
-    if (!key) {
-      const v = attributeValue(raw).value;
-      // Unknown measurements are reported; descriptive attributes and non-numbers are not telemetry.
-      if (!DESCRIPTIVE.has(name) && (typeof v === 'number' || (isObject(raw) && raw.type === 'Number'))) {
-        rejects.push({ code: 'unmapped_key', field, deviceId, reason: `${field}: attribute ${name} of ${type} is not mapped to a Vigie metric` });
+  for (const [name, { key, raw: sent }] of attrs) {
+    if (DESCRIPTIVE.has(name)) continue;
+    // NGSI-LD multi-attributes (ETSI GS CIM 009, "Multi-Attribute support"): instances of one attribute told apart
+    // by `datasetId`, each on its own channel so they never share a key.
+    const instances = Array.isArray(sent) && sent.length > 0 && sent.every((x) => isObject(x) && ('value' in x || 'object' in x))
+      ? sent.map((x: Json, i) => ({ raw: x as unknown, field: `${at}${key}[${i}]`, channel: x.datasetId === undefined ? channel : [channel, channelPart(shortId(String(x.datasetId)))].filter(Boolean).join('.') }))
+      : [{ raw: sent, field: `${at}${key}`, channel }];
+    for (const { raw, field, channel } of instances) {
+      const attr = attributeOf(raw);
+      const value = attr.value;
+      if (value === null || value === undefined) continue;
+      const rule = ruleOf(model.attributes, name);
+      if (!rule) {
+        // Unknown measurements are reported; text, booleans and structures are not telemetry.
+        if (isNumeric(value) || (isObject(raw) && raw.type === 'Number')) {
+          rejects.push({ code: 'unmapped_key', field, deviceId, reason: `${field}: ${name} is not an attribute of ${type} Vigie knows (ingest/decoders/ngsi/models.ts)` });
+        }
+        continue;
       }
-      continue;
-    }
-    const attr = attributeValue(raw);
-    const unit = attr.unitCode ? (UNIT_CODES[attr.unitCode] ?? attr.unitCode) : key.unit;
-    let t = observed;
-    if (attr.observedAt !== undefined) {
-      const parsed = parseTimestamp(attr.observedAt, { assumeZone: zone });
-      if (parsed.ok) t = parsed.time;
-    }
-    const metricKey = name === 'intensity' && heavy ? { ...key, metric: 'heavy_vehicle_count' as const } : key;
-    const r = applyKey(deviceId, { key: name, value: attr.value, unit, time: t, channel, field }, { ...metricKey, unit });
-    if (r === null) continue;
-    if ('code' in r) {
-      rejects.push(r);
-      continue;
-    }
-    readings.push(r);
-    // Flow in veh/h from the count over the interval (../shared/DOMAIN.md: count x 3600 / period).
-    if (name === 'intensity' && !heavy && periodSeconds && typeof r.value === 'number') {
-      readings.push({ ...r, metric: 'flow', value: Math.round(((r.value * 3600) / periodSeconds) * 100) / 100, field: `${field}(flow)`, quality: [...(r.quality ?? []), 'converted'] });
+      if ('refuse' in rule) {
+        if (isNumeric(value) || isObject(value)) rejects.push({ code: 'unmapped_key', field, deviceId, reason: `${field}: ${type}.${name} is not stored: ${rule.refuse}` });
+        continue;
+      }
+      if (typeof value === 'string' && !isNumeric(value) && rule.textIsCategory) continue;
+      if (typeof value === 'boolean' && !rule.key.binary) {
+        rejects.push({ code: 'invalid_value', field, deviceId, reason: `${field}: the boolean ${String(value)} is no ${rule.key.metric}; ${type}.${name} is a number` });
+        continue;
+      }
+      let unit = rule.key.unit;
+      if (attr.unitCode !== undefined) {
+        unit = typeof attr.unitCode === 'string' ? unitOfUnCefactCode(attr.unitCode) : undefined;
+        if (!unit) {
+          rejects.push({ code: 'unsupported_unit', field, deviceId, reason: `${field}: unitCode ${JSON.stringify(attr.unitCode).slice(0, 40)} is not a UN/CEFACT Recommendation 20 code Vigie converts (ingest/normalize/un-cefact-units.ts)` });
+          continue;
+        }
+      } else if (rule.unitCodeRequired) {
+        rejects.push({ code: 'unsupported_unit', field, deviceId, reason: `${field}: ${rule.unitCodeRequired}` });
+        continue;
+      }
+      let t = entityTime;
+      if (attr.time) {
+        const own = instant(attr.time.raw, zone);
+        if (!own.ok) {
+          rejects.push({ code: 'invalid_timestamp', field: `${field}.${attr.time.at}`, deviceId, reason: `${field}.${attr.time.at}: ${own.reason}` });
+          continue;
+        }
+        t = own.time;
+      }
+      let v: unknown = value;
+      const flags: QualityFlag[] = [];
+      // -180..180 (AirQualityObserved, FIWARE WeatherObserved examples) is the same direction in 0..360.
+      if (rule.wrapDegrees && typeof v === 'number' && v < 0 && v >= -180) {
+        v += 360;
+        flags.push('converted');
+      }
+      const keys = name === 'intensity' && classEntity ? [{ ...rule.key, metric: 'vehicle_class_count' as const }, ...(heavy ? [{ ...rule.key, metric: 'heavy_vehicle_count' as const }] : [])] : [rule.key];
+      for (const key of keys) {
+        const r = applyKey(deviceId, { key: name, value: v, unit, time: t, channel, field, quality: flags }, { ...key, unit });
+        if (r === null) continue;
+        if ('code' in r) {
+          rejects.push(r);
+          continue;
+        }
+        readings.push(r);
+        // Flow in veh/h = vehicles x 3600 / period seconds, for the count of all vehicles.
+        if (name === 'intensity' && !classEntity && periodSeconds && typeof r.value === 'number') {
+          readings.push({ ...r, metric: 'flow', value: Math.round(((r.value * 3600) / periodSeconds) * 100) / 100, field: `${field}(flow)`, quality: [...(r.quality ?? []), 'converted'] });
+        }
+      }
     }
   }
   if (readings.length === 0 && rejects.length === 0) rejects.push({ code: 'no_values', field: at || undefined, deviceId, reason: `${at || 'entity'}: ${type} ${entity.id.slice(0, 80)} holds no measurement Vigie maps` });

@@ -30,6 +30,8 @@ interface Located {
   /** The name's sensor part, '' when the name is the key alone. */
   sensor: string;
   tried: string[];
+  /** The key found can mean two metrics and no profile says which (e.g. `occupancy`). */
+  ambiguous?: string;
 }
 
 /** The resolved name without the device's own leading segment. */
@@ -53,11 +55,12 @@ function suffixes(rest: string): Array<{ key: string; sensor: string }> {
   return out;
 }
 
-function locate(name: string, unit: string | undefined, opts: ReadingsOptions): Located {
+function locate(name: string, unit: string | undefined, opts: ReadingsOptions, value: unknown): Located {
   const rest = withoutOwnName(name, opts.ownNames);
   const candidates = suffixes(rest);
   for (const c of candidates) {
-    const key = resolveKey(opts.choice, c.key);
+    const key = resolveKey(opts.choice, c.key, value);
+    if (key && typeof key === 'object' && 'ambiguous' in key) return { key: undefined, sensor: c.sensor, tried: [c.key], ambiguous: key.ambiguous };
     if (key) return { key, sensor: c.sensor, tried: [] };
   }
   const metric = quantityOfUnit(unit);
@@ -89,7 +92,7 @@ export function readingsOf(deviceId: string, records: ResolvedRecord[], opts: Re
     const sent = rec.unit;
     const meant = override(opts.choice.profiles, sent);
     const unit = meant ?? sent;
-    const { key, sensor, tried } = locate(rec.name, unit, opts);
+    const { key, sensor, tried, ambiguous } = locate(rec.name, unit, opts, rec.value && "value" in rec.value ? rec.value.value : undefined);
     if (key === 'ignore') continue;
     const channel = sensor === '' ? undefined : sensor;
     if (channel !== undefined && !channelSchema.safeParse(channel).success) {
@@ -110,6 +113,13 @@ export function readingsOf(deviceId: string, records: ResolvedRecord[], opts: Re
     if (rec.value?.label === 'vs' || rec.value?.label === 'vd') {
       const what = rec.value.label === 'vs' ? `the string value ${JSON.stringify(rec.value.value.slice(0, 32))}` : 'the data value';
       rejects.push({ code: 'invalid_value', deviceId, field: `${at}.${rec.value.label}`, reason: `${at}.${rec.value.label}: ${what} of ${rec.name} is not stored: the catalogue holds numbers and booleans (v, vb)` });
+    } else if (rec.value && !key && ambiguous) {
+      rejects.push({
+        code: 'unmapped_key',
+        deviceId,
+        field: `${at}.${rec.value.label}`,
+        reason: `${at}.${rec.value.label}: ${JSON.stringify(rec.name.slice(0, 120))} can mean ${ambiguous} and no profile says which (tried ${opts.choice.names.join(', ') || 'none'}); map it in the device's profile, then replay`,
+      });
     } else if (rec.value && !key) {
       rejects.push({
         code: 'unmapped_key',

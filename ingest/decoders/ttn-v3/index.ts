@@ -62,9 +62,9 @@ function decode(message: InboundMessage, context: DecodeContext, idField: 'devic
   if (rejects.length > 0 && !time) return { deviceId, readings: [], rejects };
 
   const readings: Reading[] = linkQuality(uplink.rx_metadata, deviceId, 'uplink_message.rx_metadata', time);
-  // Battery the network server learnt from DevStatusAns MAC answers (LoRaWAN 1.0.x §5.5).
-  const battery = isObject(uplink.last_battery_percentage) ? uplink.last_battery_percentage.value : undefined;
-  if (battery !== undefined) readings.push({ deviceId, metric: 'battery', channel: '', time, value: battery, field: 'uplink_message.last_battery_percentage.value' });
+  const battery = lastBattery(uplink.last_battery_percentage, deviceId);
+  if (battery && 'code' in battery) rejects.push(battery);
+  else if (battery) readings.push(battery);
 
   const out = formatterOutput({
     decoded: uplink.decoded_payload,
@@ -81,6 +81,24 @@ function decode(message: InboundMessage, context: DecodeContext, idField: 'devic
   const entries = out.entries;
   const mapped = mapKeys(deviceId, entries, profilesFor(context, deviceId));
   return { deviceId, readings: [...readings, ...mapped.readings], rejects: [...rejects, ...mapped.rejects] };
+}
+
+/**
+ * The battery level the network server learnt from the last DevStatusAns (LoRaWAN 1.0.x §5.5),
+ * `uplink_message.last_battery_percentage` {f_cnt, value, received_at} (TTS API
+ * ttn.lorawan.v3.LastBatteryPercentage: "Received via the DevStatus MAC command at
+ * last_dev_status_received_at or earlier"). TTS repeats it on every uplink until the next
+ * DevStatusAns, so it is dated by its own `received_at`, not the uplink's: every repeat is the
+ * same observation (same key, stored once), never a new reading.
+ */
+function lastBattery(raw: unknown, deviceId: string): Reading | Reject | undefined {
+  if (!isObject(raw) || raw.value === undefined || raw.value === null) return undefined;
+  const field = 'uplink_message.last_battery_percentage.received_at';
+  const at = raw.received_at === undefined ? undefined : parseTimestamp(raw.received_at);
+  if (!at?.ok) {
+    return { code: 'invalid_timestamp', field, deviceId, reason: `${field}: ${at ? at.reason : 'absent'}; the battery level (DevStatusAns) is not dated with the uplink's time` };
+  }
+  return { deviceId, metric: 'battery', channel: '', time: at.time, value: raw.value, field: 'uplink_message.last_battery_percentage.value' };
 }
 
 function reject(r: Reject, deviceId?: string): DecodeResult {

@@ -1,17 +1,28 @@
 /**
- * A Sparkplug B edge node (Eclipse Sparkplug 3.0) of a school's building-management system, as
- * an encoder: NBIRTH/DBIRTH with aliases and the bdSeq of the session, NDATA/DDATA by alias
- * only, seq 0-255 wrapping, NDEATH carrying the bdSeq (also the session's will, set by the
+ * A Sparkplug B edge node (Eclipse Sparkplug 3.0.0) of a school's building-management system, as
+ * an encoder: NBIRTH/DBIRTH with aliases, datatypes and the bdSeq of the session, NDATA/DDATA
+ * by alias only and without datatype (§6.4.6 Metric, tck-id-payloads-alias-data-cmd-requirement
+ * and tck-id-payloads-metric-datatype-not-req), a timestamp on every metric
+ * (tck-id-payloads-name-birth-data-requirement), report by exception (§5.16), seq 0-255 wrapping, NDEATH carrying the bdSeq (also the session's will, set by the
  * publisher), and a rebirth (new session, bdSeq + 1) after a reboot. Payloads are encoded with
  * the Eclipse Tahu library; timestamps are the simulated clock's.
  */
 import sparkplug from 'sparkplug-payload';
+import protoModule from 'sparkplug-payload/lib/sparkplugPayloadProto.js';
 import type { NativeMessage } from '../models/index.ts';
 import type { WireMessage } from './lorawan.ts';
 
 const spb = sparkplug.get('spBv1.0')!;
+const Proto = protoModule.org.eclipse.tahu.protobuf.Payload;
 type Payload = Parameters<typeof spb.encodePayload>[0];
 type Metric = NonNullable<Payload['metrics']>[number];
+
+/** A DATA payload as a 3.0 edge node sends it: Tahu's encoder always writes the datatype, so it is removed. */
+function encodeData(payload: Payload): Buffer {
+  const msg = Proto.decode(spb.encodePayload(payload));
+  for (const m of msg.metrics) delete (m as { datatype?: number }).datatype;
+  return Buffer.from(Proto.encode(msg).finish());
+}
 
 /** Sparkplug point paths of the node (boiler) and of its devices (room sensors), with aliases. */
 const NODE_POINTS: Array<{ name: string; alias: number; type: Metric['type']; from: string; unit?: string }> = [
@@ -51,7 +62,7 @@ export class SparkplugNodeEncoder {
 
   /** The NDEATH of the current session (also its MQTT will). */
   death(t: number): WireMessage {
-    return { topic: this.topic('NDEATH'), payload: Buffer.from(spb.encodePayload({ timestamp: t, metrics: [{ name: 'bdSeq', type: 'UInt64', value: this.bdSeq }] })) };
+    return { topic: this.topic('NDEATH'), payload: Buffer.from(spb.encodePayload({ timestamp: t, metrics: [{ name: 'bdSeq', type: 'UInt64', value: this.bdSeq, timestamp: t }] })) };
   }
 
   /** NBIRTH then one DBIRTH per device with the last known values (seq restarts at 0). */
@@ -67,10 +78,10 @@ export class SparkplugNodeEncoder {
             timestamp: t,
             seq: this.nextSeq(),
             metrics: [
-              { name: 'bdSeq', type: 'UInt64', value: this.bdSeq },
-              { name: 'Node Control/Rebirth', type: 'Boolean', value: false },
-              { name: 'Properties/Hardware Make', type: 'String', value: 'Vigie simulated GTB edge' },
-              ...NODE_POINTS.map((p) => this.metric(p.name, p.alias, p.type, nodeValues[p.from], p.unit)),
+              { name: 'bdSeq', type: 'UInt64', value: this.bdSeq, timestamp: t },
+              { name: 'Node Control/Rebirth', type: 'Boolean', value: false, timestamp: t },
+              { name: 'Properties/Hardware Make', type: 'String', value: 'Vigie simulated GTB edge', timestamp: t },
+              ...NODE_POINTS.map((p) => this.metric(p.name, p.alias, p.type, nodeValues[p.from], t, p.unit)),
             ],
           }),
         ),
@@ -84,7 +95,7 @@ export class SparkplugNodeEncoder {
           spb.encodePayload({
             timestamp: t,
             seq: this.nextSeq(),
-            metrics: DEVICE_POINTS.map((p, j) => this.metric(p.name, 100 + i * 10 + j, p.type, values[p.from] === undefined ? undefined : (p.toWire ?? ((x) => x))(values[p.from]!), p.unit)),
+            metrics: DEVICE_POINTS.map((p, j) => this.metric(p.name, 100 + i * 10 + j, p.type, values[p.from] === undefined ? undefined : (p.toWire ?? ((x) => x))(values[p.from]!), t, p.unit)),
           }),
         ),
       });
@@ -99,9 +110,9 @@ export class SparkplugNodeEncoder {
     return [death, ...this.births(t + 1000)];
   }
 
-  private metric(name: string, alias: number, type: Metric['type'], value: number | undefined, unit?: string): Metric {
+  private metric(name: string, alias: number, type: Metric['type'], value: number | undefined, timestamp: number, unit?: string): Metric {
     const v = value === undefined ? null : type === 'Boolean' ? value === 1 : value;
-    return { name, alias, type, value: v as number, ...(v === null ? { isNull: true } : {}), ...(unit ? { properties: { engUnit: { type: 'String', value: unit } } } : {}) };
+    return { name, alias, type, timestamp, value: v as number, ...(v === null ? { isNull: true } : {}), ...(unit ? { properties: { engUnit: { type: 'String', value: unit } } } : {}) };
   }
 
   /** NDATA/DDATA by alias only once born; the first reading is announced by the births. */
@@ -109,12 +120,20 @@ export class SparkplugNodeEncoder {
     this.last = { node, devices };
     const ts = Date.parse(node.ts);
     if (!this.born) return this.births(ts);
-    const out: WireMessage[] = [
-      { topic: this.topic('NDATA'), payload: Buffer.from(spb.encodePayload({ timestamp: ts, seq: this.nextSeq(), metrics: NODE_POINTS.map((p) => ({ alias: p.alias, type: p.type, value: (p.type === 'Boolean' ? node.metrics?.[p.from] === 1 : node.metrics?.[p.from]) as number })) })) },
-    ];
+    const out: WireMessage[] = [];
+    // Report by exception (§5.16 Data Publish): a value the model did not produce is not sent.
+    const nodeMetrics = NODE_POINTS.flatMap((p) => {
+      const v = node.metrics?.[p.from];
+      return v === undefined ? [] : [{ alias: p.alias, type: p.type, timestamp: ts, value: (p.type === 'Boolean' ? v === 1 : v) as number }];
+    });
+    if (nodeMetrics.length > 0) out.push({ topic: this.topic('NDATA'), payload: encodeData({ timestamp: ts, seq: this.nextSeq(), metrics: nodeMetrics }) });
     for (const [i, device] of this.devices.entries()) {
-      const v = devices.get(device)?.metrics ?? {};
-      out.push({ topic: this.topic('DDATA', device), payload: Buffer.from(spb.encodePayload({ timestamp: ts, seq: this.nextSeq(), metrics: DEVICE_POINTS.map((p, j) => ({ alias: 100 + i * 10 + j, type: p.type, value: (p.toWire ?? ((x) => x))(v[p.from] ?? 0) })) })) });
+      const values = devices.get(device)?.metrics ?? {};
+      const metrics = DEVICE_POINTS.flatMap((p, j) => {
+        const v = values[p.from];
+        return v === undefined ? [] : [{ alias: 100 + i * 10 + j, type: p.type, timestamp: ts, value: (p.toWire ?? ((x) => x))(v) }];
+      });
+      if (metrics.length > 0) out.push({ topic: this.topic('DDATA', device), payload: encodeData({ timestamp: ts, seq: this.nextSeq(), metrics }) });
     }
     return out;
   }
