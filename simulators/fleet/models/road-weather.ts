@@ -38,6 +38,8 @@ export interface RoadWeatherState {
   /** Residual salt, g/m². */
   salt: number;
   pressure: number;
+  /** Cloud cover as the air has felt it (relaxes towards the sky's over about 2 h). */
+  cloud: number;
 }
 
 /** Saturation vapour pressure over water, hPa (Magnus, WMO-No. 8 Annex 4.B). */
@@ -64,7 +66,7 @@ export function freezingPoint(saltG: number, filmMm: number): number {
 }
 
 export function initialRoadWeather(t: number, base: number): RoadWeatherState {
-  return { t, surface: base, subsurface: base + 1.5, film: 0, deposit: 0, snow: 0, salt: 0, pressure: 1016 };
+  return { t, surface: base, subsurface: base + 1.5, film: 0, deposit: 0, snow: 0, salt: 0, pressure: 1016, cloud: 0.6 };
 }
 
 export interface RoadWeatherReading {
@@ -79,7 +81,10 @@ export function stepRoadWeather(s: RoadWeatherState, device: string, t: number, 
   const dtH = clamp((t - s.t) / 3_600_000, 0, 6);
   const lt = parisTime(t);
   const w = weatherAt(env, device, t);
-  const clear = 1 - clamp(w.cloud, 0, 1);
+  // The air's daily amplitude follows the sky with inertia: a passing cloud does not jump it.
+  s.cloud += (clamp(w.cloud, 0, 1) - s.cloud) * (1 - Math.exp(-dtH / 2));
+  const clear = 1 - s.cloud;
+  const skyClear = 1 - clamp(w.cloud, 0, 1);
   const amplitude = 2 + 4 * clear;
   const air = base + w.airOffset + amplitude * diurnal(lt.hour) + gaussian(random) * 0.1;
   // Rain or snow moistens the air mass towards saturation.
@@ -89,8 +94,8 @@ export function stepRoadWeather(s: RoadWeatherState, device: string, t: number, 
 
   // Surface energy balance, relaxed towards equilibrium with a one-hour time constant.
   const night = lt.hour < 7.5 || lt.hour >= 17.5;
-  const radiative = night ? -3.5 * clear * (w.wind < 4 ? 1 : 0.5) : 5 * clear * Math.max(0, Math.sin((Math.PI * (lt.hour - 7.5)) / 10));
-  const equilibrium = 0.75 * (air + radiative) + 0.25 * s.subsurface;
+  const radiative = night ? -4 * skyClear * (w.wind < 4 ? 1 : 0.5) : 5 * skyClear * Math.max(0, Math.sin((Math.PI * (lt.hour - 7.5)) / 10));
+  const equilibrium = 0.85 * (air + radiative) + 0.15 * s.subsurface;
   const k = 1 - Math.exp(-dtH / 1);
   s.surface += (equilibrium - s.surface) * k;
   s.subsurface += (base + 1.5 + w.airOffset * 0.5 - s.subsurface) * (1 - Math.exp(-dtH / 24));
