@@ -33,7 +33,7 @@ export const REJECT_CODES = [
   'no_values',
   /** A SenML pack whose version indicates a feature Vigie does not implement (RFC 9100 §2.2). */
   'unsupported_version',
-  /** A second value of one message for the same (device, metric, channel, time): not stored. */
+  /** Two values of one message would share a (device, metric, channel, time) key, e.g. two vehicle records of one lane at the same millisecond: the first is kept. */
   'duplicate_key',
 ] as const;
 export type RejectCode = (typeof REJECT_CODES)[number];

@@ -51,6 +51,14 @@ export const METRICS = {
   flow: { unit: 'veh/h', description: 'Traffic flow', domain: 'roads', min: 0, max: 20000 },
   mean_speed: { unit: 'km/h', description: 'Mean vehicle speed over the period', domain: 'roads', min: 0, max: 300 },
   occupancy: { unit: '%', description: 'Loop occupancy (share of time a vehicle is present)', domain: 'roads', min: 0, max: 100 },
+  // Speed inputs for V85 (services/timeseries/traffic.ts). One vehicle record: its metrics share
+  // the lane channel and the passage time (milliseconds), so two vehicles of one lane never share
+  // a key. Speed-class counts: the class is in the channel (`lane1:90-110`, open top `lane1:130+`),
+  // so two classes of one period never share a key.
+  vehicle_speed: { unit: 'km/h', description: 'Speed of one vehicle (individual vehicle record, time = passage time)', domain: 'roads', min: 0, max: 300 },
+  vehicle_headway: { unit: 's', description: 'Time since the previous vehicle of the same lane passed (individual vehicle record)', domain: 'roads', min: 0, max: 86400 },
+  vehicle_heavy: { unit: 'bool', description: 'Individual vehicle record: heavy vehicle (PL, > 3.5 t) (1) or light vehicle (VL) (0)', domain: 'roads', min: 0, max: 1, integer: true },
+  light_speed_class_count: { unit: 'veh', description: 'Light vehicles (VL) counted in one speed class over the period (channel <lane>:<from>-<to> km/h)', domain: 'roads', min: 0, max: 100000, integer: true },
   // Buildings (telemanagement / GTB).
   co2: { unit: 'ppm', description: 'CO2 concentration', domain: 'buildings', min: 0, max: 40000 },
   temperature_setpoint: { unit: '°C', description: 'Zone temperature setpoint', domain: 'buildings', min: -10, max: 40 },

@@ -1,9 +1,9 @@
 /**
- * Timestamps as devices really send them (../shared/DOMAIN.md, "Payload formats"): ISO 8601
+ * Timestamps as devices really send them (README, "Wire formats"): ISO 8601
  * with `Z`, with an offset, with nanoseconds, or with no zone at all; epoch seconds,
  * milliseconds, microseconds or nanoseconds; numbers sent as strings. All become a UTC Date.
  */
-import { zoneOffsetMinutes } from '../../schemas/time-zone.ts';
+import { localToUtc, zoneOffsetMinutes } from '../../schemas/time-zone.ts';
 
 export { zoneOffsetMinutes };
 
@@ -25,16 +25,12 @@ export function epochToDate(n: number): Date {
   return new Date(n / 1e6);
 }
 
-/** Wall-clock time in `zone` to UTC. In the autumn DST overlap the first (summer) instant wins. */
-function localToUtc(wallMillis: number, zone: string): number {
-  if (zone === 'UTC') return wallMillis;
-  let guess = wallMillis - zoneOffsetMinutes(zone, wallMillis) * 60000;
-  guess = wallMillis - zoneOffsetMinutes(zone, guess) * 60000;
-  return guess;
-}
-
 export interface ParseTimestampOptions {
-  /** Zone assumed for ISO strings without one (FIWARE `dateObserved` may have none). */
+  /**
+   * Zone assumed for ISO strings without one (FIWARE `dateObserved` may have none). A time the
+   * autumn change repeats is its first (summer-time) occurrence; one the spring change skips
+   * is read with the offset before the gap (schemas/time-zone.ts, RFC 5545 section 3.3.5).
+   */
   assumeZone?: string;
 }
 

@@ -7,24 +7,24 @@ export const listParam = z
   .transform((v) => (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean));
 
 /**
- * ISO 8601 (RFC 3339 profile) date or date-time. A date-time without a zone is UTC: the API
- * never depends on the server's zone. Years 0001-9999 only: JavaScript parses wider years than
- * PostgreSQL's timestamptz stores, and none of them is a telemetry time.
+ * An ISO 8601 date-time with its zone (RFC 3339 `date-time`: `Z` or an offset). A zone-less one
+ * would be read in the server's zone, and names two instants once a year (the autumn DST
+ * change): it is refused rather than guessed. Years 0001-9999 only: JavaScript reads wider
+ * years than PostgreSQL's timestamptz stores, and none of them is a telemetry time.
  */
-const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|z|[+-]\d{2}(?::?\d{2})?)?)?$/;
+const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?([Zz]|[+-]\d{2}:?\d{2})$/;
 
 export function parseApiTime(text: string): Date | null {
-  const m = ISO_TIME.exec(text);
+  const m = ISO_TIME.exec(text.trim());
   if (!m || m[1] === '0000') return null;
-  const zoned = m[4] !== undefined && m[7] === undefined ? `${text}Z` : text;
-  const t = Date.parse(zoned.replace(' ', 'T'));
+  const t = Date.parse(text.trim().replace(' ', 'T'));
   return Number.isNaN(t) ? null : new Date(t);
 }
 
 export const timeParam = z
   .string()
   .max(64)
-  .refine((s) => parseApiTime(s) !== null, 'expected an ISO 8601 date-time (years 0001-9999), e.g. 2026-01-15T08:00:00Z')
+  .refine((s) => parseApiTime(s) !== null, 'expected an ISO 8601 date-time with a zone (Z or an offset such as +01:00), years 0001-9999')
   .transform((s) => parseApiTime(s)!);
 
 export const limitParam = (def: number, max: number) => z.coerce.number().int().min(1).max(max).default(def);

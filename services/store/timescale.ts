@@ -97,7 +97,8 @@ async function applyTimescalePolicies(client: pg.ClientBase, p: TimescalePolicie
     `create materialized view if not exists cagg_hourly with (timescaledb.continuous, timescaledb.materialized_only = false) as
      ${caggSelect(`time_bucket(interval '1 hour', time)`)} with no data`,
   );
-  // Daily buckets are Europe/Paris calendar days, like rollup_daily (030_rollups.sql).
+  // Daily buckets are Europe/Paris calendar days (23 or 25 hours on DST changes), like
+  // rollup_daily (030_rollups.sql); TMJA counts complete days from them (services/timeseries/tmja.ts).
   await client.query(
     `create materialized view if not exists cagg_daily with (timescaledb.continuous, timescaledb.materialized_only = false) as
      ${caggSelect(`time_bucket(interval '1 day', time, 'Europe/Paris')`)} with no data`,

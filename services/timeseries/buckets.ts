@@ -1,7 +1,13 @@
 /**
  * Bucket specs for series queries: `1m`..`12h` are fixed lengths aligned on the Unix epoch
  * (UTC); `1d`, `1w` (ISO weeks, Monday) and `1M` are calendar units in the request's time zone,
- * so a day bucket on a DST change lasts 23 or 25 hours (DOMAIN.md).
+ * so a day bucket on a DST change lasts 23 or 25 hours (test/timeseries/dst.test.ts).
+ *
+ * Bucket starts are computed by PostgreSQL (`date_trunc(unit, time, zone)` on instants, and
+ * local midnights converted back with `at time zone`). In Europe/Paris the clock changes at 02:00
+ * and 03:00, so no local midnight is ever repeated or skipped and every bucket start is
+ * unambiguous. Zone-less request times are refused (services/timeseries/routes/params.ts); the
+ * ingest resolves zone-less device times as schemas/time-zone.ts says (first occurrence).
  */
 import { zoneOffsetMinutes } from '../../schemas/time-zone.ts';
 import { VigieError } from '../errors.ts';

@@ -48,6 +48,8 @@ export async function roadConditions(pool: pg.Pool, q: { devices?: string[]; now
     const m = (r.m ?? {}) as Record<string, { v: number; t: string }>;
     const v = (k: string) => (m[k] ? Number(m[k].v) : null);
     const surfaceTime = m.surface_temperature ? new Date(m.surface_temperature.t) : null;
+    // Stale guard on the reading the level rests on: the surface temperature, else the state.
+    const basis = surfaceTime ?? (m.surface_state ? new Date(m.surface_state.t) : null);
     const trend = r.trend === null ? null : Math.round(Number(r.trend) * 100) / 100;
     const state = v('surface_state');
     const risk = assessIceRisk({
@@ -58,7 +60,7 @@ export async function roadConditions(pool: pg.Pool, q: { devices?: string[]; now
       waterFilm: v('water_film'),
       precipitationRate: v('precipitation_rate'),
       trendPerHour: trend,
-      ageSeconds: surfaceTime ? (now.getTime() - surfaceTime.getTime()) / 1000 : null,
+      ageSeconds: basis ? (now.getTime() - basis.getTime()) / 1000 : null,
       periodSeconds: r.period_seconds,
     });
     return {

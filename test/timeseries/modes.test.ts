@@ -33,6 +33,16 @@ t.test('TimescaleDB and plain PostgreSQL return the same answers', { skip: avail
     ...every('2026-03-27T23:00:00Z', '2026-03-30T22:00:00Z', 6).map((time, i) => ({ device: 'tc-m', metric: 'vehicle_count', channel: 'lane1', time, value: i % 17 })),
     ...every('2026-03-27T23:00:00Z', '2026-03-30T22:00:00Z', 6).map((time, i) => ({ device: 'tc-m', metric: 'mean_speed', channel: 'lane1', time, value: 60 + (i % 31) })),
     ...every('2026-01-01T00:00:00Z', '2026-01-20T00:00:00Z', 60).map((time, i) => ({ device: 'm-m', metric: 'energy', time, value: i === 200 ? 3 : 1000 + i * 2 })),
+    // V85 inputs: individual vehicle records on lane2, light-vehicle speed classes on lane1.
+    ...every('2026-03-29T08:00:00Z', '2026-03-29T09:00:00Z', 1).flatMap((time, i) => [
+      { device: 'tc-m', metric: 'vehicle_speed', channel: 'lane2', time, value: 70 + ((i * 7) % 40) },
+      { device: 'tc-m', metric: 'vehicle_headway', channel: 'lane2', time, value: 3 + (i % 5) },
+      { device: 'tc-m', metric: 'vehicle_heavy', channel: 'lane2', time, value: i % 9 === 0 ? 1 : 0 },
+    ]),
+    ...every('2026-03-29T08:00:00Z', '2026-03-29T10:00:00Z', 6).flatMap((time, i) => [
+      { device: 'tc-m', metric: 'occupancy', channel: 'lane1', time, value: 5 + (i % 20) },
+      ...[0, 50, 70, 90, 110].map((from, k) => ({ device: 'tc-m', metric: 'light_speed_class_count', channel: `lane1:${from}${k === 4 ? '+' : `-${[50, 70, 90, 110][k]}`}`, time, value: (i + k) % 6 })),
+    ]),
   ];
   for (const tp of [plain, ts]) {
     await tp.platform.pool.query(`insert into devices (id, kind, domain, registered, building) values ('tc-m', 'traffic-counter', 'roads', true, null), ('m-m', 'meter', 'buildings', true, '{"building":"b-m"}')`);
@@ -53,6 +63,7 @@ t.test('TimescaleDB and plain PostgreSQL return the same answers', { skip: avail
     '/api/v1/series?device=tc-m&metric=vehicle_count&from=2026-03-23T00:00:00%2B01:00&to=2026-04-01T00:00:00%2B02:00&bucket=1w&agg=sum',
     '/api/v1/traffic/tmja?year=2026&device=tc-m',
     '/api/v1/traffic/stations?device=tc-m&from=2026-03-28T00:00:00Z&to=2026-03-31T00:00:00Z',
+    '/api/v1/traffic/stations?device=tc-m&from=2026-03-28T00:00:00Z&to=2026-03-31T00:00:00Z&by=lane',
     '/api/v1/buildings/consumption?building=b-m&bucket=1d&from=2026-01-01T00:00:00%2B01:00&to=2026-01-20T00:00:00%2B01:00',
   ];
   const answer = async (tp: TestPlatform, url: string) => {

@@ -2,10 +2,63 @@
  * Vigie native JSON (`vigie/<deviceId>/telemetry`), see schemas/native-telemetry.ts and the
  * README. Values must already be numbers in the catalogue's canonical unit.
  */
-import { nativeTelemetrySchema } from '../../../schemas/index.ts';
+import { nativeTelemetrySchema, speedClassChannel, type NativeTelemetry, type Reject } from '../../../schemas/index.ts';
 import type { Decoder, DecodeResult, Reading } from '../../decoder.ts';
 import { parseJson, zodIssueReject } from '../json.ts';
 import { parseTimestamp } from '../../normalize/timestamp.ts';
+
+/** RFC 3339 date-times (the JSON Schema's `format: date-time`) carry a zone: Z or an offset. */
+const ZONE_SUFFIX = /(?:[Zz]|[+-]\d{2}(?::?\d{2})?)$/;
+
+type TimeResult = { ok: true; time: Date } | { ok: false; reject: Reject };
+
+function readTime(value: string | number, field: string, deviceId: string): TimeResult {
+  const text = typeof value === 'string' ? value.trim() : '';
+  if (typeof value === 'string' && !/^-?\d+(\.\d+)?$/.test(text) && !ZONE_SUFFIX.test(text)) {
+    // A zone-less local time would be read in some assumed zone, and is ambiguous once a year at
+    // the autumn DST change: the native format refuses it rather than guess.
+    return { ok: false, reject: { code: 'invalid_timestamp', field, reason: `${field}: ${JSON.stringify(text.slice(0, 64))} has no zone (add Z or an offset such as +01:00)`, deviceId } };
+  }
+  const parsed = parseTimestamp(value);
+  if (!parsed.ok) return { ok: false, reject: { code: 'invalid_timestamp', field, reason: `${field}: ${parsed.reason}`, deviceId } };
+  return { ok: true, time: parsed.time };
+}
+
+function vehicleReadings(msg: NativeTelemetry, deviceId: string, readings: Reading[], rejects: Reject[]): void {
+  for (const [lane, records] of Object.entries(msg.vehicles ?? {})) {
+    const seen = new Set<number>();
+    records.forEach((v, i) => {
+      const field = `vehicles.${lane}.${i}`;
+      const at = readTime(v.t, `${field}.t`, deviceId);
+      if (!at.ok) {
+        rejects.push(at.reject);
+        return;
+      }
+      const key = at.time.getTime();
+      if (seen.has(key)) {
+        rejects.push({
+          code: 'duplicate_key',
+          field: `${field}.t`,
+          reason: `${field}.t: another vehicle of ${lane} in this message passed at ${at.time.toISOString()}; vehicle times need millisecond resolution (the first one is kept)`,
+          deviceId,
+        });
+        return;
+      }
+      seen.add(key);
+      readings.push({ deviceId, metric: 'vehicle_speed', channel: lane, time: at.time, value: v.speed, field: `${field}.speed` });
+      if (v.headway !== undefined) readings.push({ deviceId, metric: 'vehicle_headway', channel: lane, time: at.time, value: v.headway, field: `${field}.headway` });
+      if (v.heavy !== undefined) readings.push({ deviceId, metric: 'vehicle_heavy', channel: lane, time: at.time, value: v.heavy ? 1 : 0, field: `${field}.heavy` });
+    });
+  }
+}
+
+function speedClassReadings(msg: NativeTelemetry, deviceId: string, time: Date | undefined, readings: Reading[]): void {
+  for (const [lane, c] of Object.entries(msg.speedClasses ?? {})) {
+    c.counts.forEach((count, i) => {
+      readings.push({ deviceId, metric: 'light_speed_class_count', channel: speedClassChannel(lane, c.bounds, i), time, value: count, field: `speedClasses.${lane}.counts.${i}` });
+    });
+  }
+}
 
 export const nativeDecoder: Decoder = {
   name: 'native',
@@ -26,13 +79,12 @@ export const nativeDecoder: Decoder = {
     const msg = envelope.data;
     let time: Date | undefined;
     if (msg.ts !== undefined) {
-      const parsed = parseTimestamp(msg.ts);
-      if (!parsed.ok) {
-        return { deviceId, readings: [], rejects: [{ code: 'invalid_timestamp', field: 'ts', reason: `ts: ${parsed.reason}`, deviceId }] };
-      }
-      time = parsed.time;
+      const at = readTime(msg.ts, 'ts', deviceId);
+      if (!at.ok) return { deviceId, readings: [], rejects: [at.reject] };
+      time = at.time;
     }
     const readings: Reading[] = [];
+    const rejects: Reject[] = [];
     for (const [metric, value] of Object.entries(msg.metrics ?? {})) {
       readings.push({ deviceId, metric, channel: '', time, value, field: `metrics.${metric}` });
     }
@@ -41,6 +93,8 @@ export const nativeDecoder: Decoder = {
         readings.push({ deviceId, metric, channel, time, value, field: `channels.${channel}.${metric}` });
       }
     }
-    return { deviceId, readings, rejects: [] };
+    vehicleReadings(msg, deviceId, readings, rejects);
+    speedClassReadings(msg, deviceId, time, readings);
+    return { deviceId, readings, rejects };
   },
 };

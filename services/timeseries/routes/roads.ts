@@ -15,7 +15,7 @@ export function roadRoutes(env: { pool: pg.Pool }) {
       {
         schema: {
           tags: ['roads'],
-          summary: 'Surface state, temperatures, margin to freezing, last-hour trend and ice-risk level per road-weather station',
+          summary: 'Surface state (NTCIP 1204 essSurfaceStatus), temperatures, margin to freezing, last-hour trend and ice-risk level (ice, snow, frost, pre-alert, none, unknown) per road-weather station',
           querystring: z.object({ device: listParam.optional() }),
           response: {
             200: z.object({
@@ -35,7 +35,7 @@ export function roadRoutes(env: { pool: pg.Pool }) {
                   marginToFreezing: n,
                   trendPerHour: n,
                   iceRisk: z.object({
-                    level: z.enum(['ice', 'frost', 'pre-alert', 'none', 'unknown']),
+                    level: z.enum(['ice', 'snow', 'frost', 'pre-alert', 'none', 'unknown']),
                     marginToFreezing: n,
                     moisture: z.boolean(),
                     reasons: z.array(z.string()),
