@@ -7,7 +7,7 @@ import { parseDuration, parseInstant } from '../../simulators/fleet/durations.ts
 import { parseFaultFlag, resolveFaults } from '../../simulators/fleet/faults.ts';
 import { runFleet } from '../../simulators/fleet/run.ts';
 import { openWriter, type RecordingWriter } from '../../simulators/recordings/format.ts';
-import { runAndCheck, runScenario } from '../../simulators/scenario/run.ts';
+import { DEFAULT_SCENARIO_SPEED, runAndCheck, runScenario } from '../../simulators/scenario/run.ts';
 import { formatReport } from '../../simulators/scenario/check.ts';
 import { loadScenario } from '../../simulators/scenario/schema.ts';
 import { brokerFrom, fail, parseSpeed, withBrokerOptions, type BrokerFlags } from './broker-options.ts';
@@ -83,7 +83,8 @@ export function registerSimulate(program: Command): void {
         } catch (err) {
           fail((err as Error).message);
         }
-        const speed = parseSpeed(o.speed, Infinity);
+        // The scenario's own speed unless --speed says otherwise.
+        const speed = o.speed === undefined ? undefined : parseSpeed(o.speed, DEFAULT_SCENARIO_SPEED);
         const rec = recordTo();
         const common = { broker, topicPrefix: o.prefix, speed, seed: o.seed === '1' ? undefined : Number(o.seed), extraFaults: faults, progress: o.progress, log: (l: string) => process.stderr.write(`${l}\n`), onRecord: rec };
         if (!o.check) {

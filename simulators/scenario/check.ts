@@ -1,6 +1,8 @@
 /**
- * Expected versus actual: each expected alert must exist (rule, device, channel) with its start
- * inside its window; each forbidden alert must not exist during the run; each value bound must
+ * Expected versus actual: each expected alert must have fired (rule, device, channel) inside its
+ * window, by its `firedAt` (for an offline alert that is last seen + delay, for a `for` rule the
+ * end of the duration); each forbidden alert must not have fired during the run (a pending one
+ * that never fired does not count); each value bound must
  * hold over the stored observations of its window. The report lists every line, pass or fail.
  */
 import { listAlerts, listObservations, type AlertItem, type ApiTarget } from './api.ts';
@@ -35,17 +37,18 @@ export async function checkScenario(s: Scenario, api: ApiTarget, start: number):
   const alerts = await listAlerts(api, s.devices, start, end + 3_600_000);
   const used = new Set<AlertItem>();
   const lines: CheckLine[] = [];
-  const fmt = (a: AlertItem) => `${a.ruleId} on ${a.deviceId}${a.channel ? `/${a.channel}` : ''} started ${rel(Date.parse(a.startedAt), start)}${a.resolvedAt ? `, resolved ${rel(Date.parse(a.resolvedAt), start)}` : `, ${a.state}`}`;
+  const fmt = (a: AlertItem) => `${a.ruleId} on ${a.deviceId}${a.channel ? `/${a.channel}` : ''} ${a.firedAt ? `fired ${rel(Date.parse(a.firedAt), start)}` : `pending from ${rel(Date.parse(a.startedAt), start)}`}${a.resolvedAt ? `, resolved ${rel(Date.parse(a.resolvedAt), start)}` : `, ${a.state}`}`;
+  const fired = (a: AlertItem) => (a.firedAt ? Date.parse(a.firedAt) : undefined);
   for (const e of s.expect.alerts) {
     const from = start + e.from;
     const to = e.to === undefined ? end : start + e.to;
     const same = alerts.filter((a) => a.ruleId === e.rule && a.deviceId === e.device && (e.channel === undefined || a.channel === e.channel));
-    const hit = same.find((a) => Date.parse(a.startedAt) >= from && Date.parse(a.startedAt) <= to);
+    const hit = same.find((a) => fired(a) !== undefined && fired(a)! >= from && fired(a)! <= to);
     if (hit) used.add(hit);
-    lines.push({ ok: !!hit, kind: 'alert', expected: `${key(e)} starting ${rel(from, start)}..${rel(to, start)}`, actual: hit ? fmt(hit) : same.length ? `only ${same.map(fmt).join('; ')}` : 'no such alert' });
+    lines.push({ ok: !!hit, kind: 'alert', expected: `${key(e)} firing ${rel(from, start)}..${rel(to, start)}`, actual: hit ? fmt(hit) : same.length ? `only ${same.map(fmt).join('; ')}` : 'no such alert' });
   }
   for (const e of s.expect.absent) {
-    const found = alerts.filter((a) => a.ruleId === e.rule && (e.device === undefined || a.deviceId === e.device) && (e.channel === undefined || a.channel === e.channel) && Date.parse(a.startedAt) >= start && Date.parse(a.startedAt) <= end);
+    const found = alerts.filter((a) => a.ruleId === e.rule && (e.device === undefined || a.deviceId === e.device) && (e.channel === undefined || a.channel === e.channel) && fired(a) !== undefined && fired(a)! >= start && fired(a)! <= end);
     found.forEach((a) => used.add(a));
     lines.push({ ok: found.length === 0, kind: 'absent', expected: `no ${e.rule} on ${e.device ?? 'any scenario device'}${e.channel ? `/${e.channel}` : ''}`, actual: found.length ? found.map(fmt).join('; ') : 'none' });
   }
@@ -57,12 +60,13 @@ export async function checkScenario(s: Scenario, api: ApiTarget, start: number):
     const min = values.length ? Math.min(...values) : NaN;
     const max = values.length ? Math.max(...values) : NaN;
     const bound = (x: number, b?: { atLeast?: number; atMost?: number }) => !b || ((b.atLeast === undefined || x >= b.atLeast) && (b.atMost === undefined || x <= b.atMost));
-    const ok = values.length > 0 && bound(min, v.min) && bound(max, v.max) && (v.count === undefined || values.length >= v.count);
+    const bounded = v.min !== undefined || v.max !== undefined;
+    const ok = (values.length > 0 ? bound(min, v.min) && bound(max, v.max) : !bounded && v.maxCount !== undefined) && (v.count === undefined || values.length >= v.count) && (v.maxCount === undefined || values.length <= v.maxCount);
     const b = (name: string, x?: { atLeast?: number; atMost?: number }) => (x ? `${name} ${x.atLeast !== undefined ? `>= ${x.atLeast}` : ''}${x.atLeast !== undefined && x.atMost !== undefined ? ' and ' : ''}${x.atMost !== undefined ? `<= ${x.atMost}` : ''}` : '');
     lines.push({
       ok,
       kind: 'value',
-      expected: `${v.metric} of ${v.device}${v.channel ? `/${v.channel}` : ''} ${rel(from, start)}..${rel(to, start)}: ${[b('min', v.min), b('max', v.max), v.count !== undefined ? `at least ${v.count} values` : ''].filter(Boolean).join(', ') || 'some values'}`,
+      expected: `${v.metric} of ${v.device}${v.channel ? `/${v.channel}` : ''} ${rel(from, start)}..${rel(to, start)}: ${[b('min', v.min), b('max', v.max), v.count !== undefined ? `at least ${v.count} values` : '', v.maxCount !== undefined ? `at most ${v.maxCount} values` : ''].filter(Boolean).join(', ') || 'some values'}`,
       actual: values.length ? `${values.length} values, min ${min}, max ${max}` : 'no values',
     });
   }

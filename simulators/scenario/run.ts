@@ -1,8 +1,7 @@
 /**
  * Runs a scenario against a broker and, with `check`, against the Vigie behind it: the scenario's
  * model window [start, start + span] is published with observation times moved so that it ends
- * now (a January night is checked any day), as fast as the broker takes it unless a speed is
- * given; then the checker waits for the last observations to be stored and for the alert timer,
+ * now (a January night is checked any day), an hour of it per second unless a speed is given; then the checker waits for the last observations to be stored and for the alert timer,
  * and compares expected and actual alerts and values through the HTTP API.
  */
 import path from 'node:path';
@@ -15,6 +14,8 @@ import { loadFleet, runFleet, type FleetResult } from '../fleet/run.ts';
 import { latest, type ApiTarget } from './api.ts';
 import { checkScenario, type CheckReport } from './check.ts';
 import type { Scenario } from './schema.ts';
+
+export const DEFAULT_SCENARIO_SPEED = 3600;
 
 export function scenarioEnvironment(s: Scenario, start: number): Environment {
   const end = start + s.span;
@@ -45,7 +46,11 @@ export function scenarioDevices(s: Scenario): Device[] {
 export interface ScenarioRunOptions {
   broker: BrokerConnection;
   topicPrefix?: string;
-  /** Model seconds per wall second (default: as fast as the broker takes it). */
+  /**
+   * Model seconds per wall second. Default 3600 (an hour a second): Vigie evaluates each commit
+   * on the latest values it holds, so a whole night arriving in one burst (`Infinity`) would be
+   * judged on its last readings only.
+   */
   speed?: number;
   seed?: number;
   extraFaults?: FaultSpec[];
@@ -59,7 +64,7 @@ export interface ScenarioRunOptions {
 
 export async function runScenario(s: Scenario, o: ScenarioRunOptions): Promise<{ fleet: FleetResult; offsetMs: number; lastObserved: Map<string, number> }> {
   const start = Date.parse(s.start);
-  const speed = o.speed ?? Infinity;
+  const speed = o.speed ?? (s.speed === 'max' ? Infinity : s.speed) ?? DEFAULT_SCENARIO_SPEED;
   // Ends now: with a finite speed the run takes span/speed, so it starts that much earlier.
   // With a finite speed the run lasts span / speed and ends when its observation times reach now.
   const endAt = Math.floor((o.endAt ?? Date.now() + (Number.isFinite(speed) ? s.span / speed : 0)) / 1000) * 1000;

@@ -35,6 +35,12 @@ export const scenarioSchema = z
     start: z.string().refine((s) => /(Z|[+-]\d\d:?\d\d)$/.test(s) && !Number.isNaN(Date.parse(s)), 'an ISO 8601 date-time with a zone'),
     span: offset,
     seed: z.number().int().default(1),
+    /**
+     * Model seconds per wall second when run (the command line's --speed wins). Default 3600. `max`
+     * publishes the whole scenario in one burst: right for rules judged by Vigie's own clock
+     * (offline devices), wrong for rules on values (Vigie evaluates a commit on its latest values).
+     */
+    speed: z.union([z.number().positive(), z.literal('max')]).optional(),
     /** Every device reports at this period (seconds) instead of its registry period. */
     periodSeconds: z.number().int().positive().optional(),
     conditions: z
@@ -54,11 +60,14 @@ export const scenarioSchema = z
         alerts: z.array(z.object({ rule: z.string(), device: z.string(), channel: z.string().optional(), ...windowShape }).strict()).default([]),
         /** None may be found during the run: `rule` on `device` (every scenario device when absent). */
         absent: z.array(z.object({ rule: z.string(), device: z.string().optional(), channel: z.string().optional() }).strict()).default([]),
-        /** Stored observations of `metric` within [from, to]: their minimum and maximum must lie in the bounds given. */
+        /**
+         * Stored observations of `metric` within [from, to]: their minimum and maximum must lie in
+         * the bounds given, and there must be at least `count` and at most `maxCount` of them.
+         */
         values: z
           .array(
             z
-              .object({ device: z.string(), metric: z.string(), channel: z.string().optional(), ...windowShape, min: z.object({ atLeast: z.number().optional(), atMost: z.number().optional() }).strict().optional(), max: z.object({ atLeast: z.number().optional(), atMost: z.number().optional() }).strict().optional(), count: z.number().int().min(0).optional() })
+              .object({ device: z.string(), metric: z.string(), channel: z.string().optional(), ...windowShape, min: z.object({ atLeast: z.number().optional(), atMost: z.number().optional() }).strict().optional(), max: z.object({ atLeast: z.number().optional(), atMost: z.number().optional() }).strict().optional(), count: z.number().int().min(0).optional(), maxCount: z.number().int().min(0).optional() })
               .strict(),
           )
           .default([]),
