@@ -7,17 +7,18 @@
  * - ChirpStack v4: `time`, and `gwTime`/`nsTime`/`time` of `rxInfo[]`;
  * - SenML (RFC 8428 §4.5.3): absolute `bt`, and absolute `t` where no absolute base time
  *   applies; relative times (below 2^28) are left alone; JSON and CBOR (labels -3 and 6);
- * - Sparkplug B: the payload `timestamp` and every metric's `timestamp` (protobuf re-encoded
- *   with the Eclipse Tahu library);
+ * - Sparkplug B: the payload `timestamp` and every metric's `timestamp` (the protobuf of the
+ *   Eclipse Tahu library decoded and re-encoded, values untouched);
  * - NGSI: `dateObserved`, `dateObservedFrom`, `dateObservedTo`, `observedAt` and `TimeInstant`
  *   metadata, in keyValues, normalized (`{type, value}`) and NGSI-LD (`{"@type", "@value"}`).
  * ISO strings keep their form (zone or offset, sub-millisecond digits); a zone-less NGSI
  * date-time is moved on its wall clock. A payload that does not parse is returned unchanged.
  */
 import { Decoder, Encoder } from 'cbor-x';
-import sparkplug from 'sparkplug-payload';
+import protoModule from 'sparkplug-payload/lib/sparkplugPayloadProto.js';
 
-const spb = sparkplug.get('spBv1.0')!;
+/** The Sparkplug B protobuf itself: timestamps are moved without decoding values (DATA metrics carry no datatype). */
+const Proto = protoModule.org.eclipse.tahu.protobuf.Payload;
 const cborDecoder = new Decoder({ mapsAsObjects: false, useRecords: false });
 const cborEncoder = new Encoder({ mapsAsObjects: false, useRecords: false });
 /** RFC 8428 §4.5.3: values below 2^28 are relative to now. */
@@ -105,14 +106,16 @@ export function shiftPayload(topic: string, payload: Buffer, deltaMs: number): B
   const levels = topic.split('/');
   if (levels.includes('spBv1.0')) {
     try {
-      const p = spb.decodePayload(payload) as { timestamp?: unknown; metrics?: Array<{ timestamp?: unknown }> };
-      const ts = toNumber(p.timestamp);
+      const p = Proto.decode(payload) as unknown as { timestamp?: unknown; metrics?: Array<{ timestamp?: unknown }> };
+      // Only fields present on the wire (a decoded message shows defaults for absent ones).
+      const own = (o: object) => Object.prototype.hasOwnProperty.call(o, 'timestamp');
+      const ts = own(p) ? toNumber(p.timestamp) : undefined;
       if (ts !== undefined) p.timestamp = ts + deltaMs;
       for (const m of p.metrics ?? []) {
-        const mt = toNumber(m.timestamp);
+        const mt = own(m) ? toNumber(m.timestamp) : undefined;
         if (mt !== undefined) m.timestamp = mt + deltaMs;
       }
-      return Buffer.from(spb.encodePayload(p as Parameters<typeof spb.encodePayload>[0]));
+      return Buffer.from(Proto.encode(p as never).finish());
     } catch {
       return payload;
     }
