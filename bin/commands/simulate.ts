@@ -24,6 +24,7 @@ interface Options extends BrokerFlags {
   fault: string[];
   record?: string;
   scenario?: string;
+  endAt?: string;
   check?: boolean;
   api: string;
   token?: string;
@@ -55,6 +56,7 @@ export function registerSimulate(program: Command): void {
     .option('--fault <spec>', 'inject a fault: type[:dev1+dev2][@from[..to]][,key=value] (repeatable), e.g. dropout:tc-rd910-pr40@1h..2h, late@0s,delay=20m,probability=0.2', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--record <file>', 'also write what is published to a recording (NDJSON, .gz to compress)')
     .option('--scenario <name|file>', 'run a scenario (ice-night, rush-hour-incident, poor-ventilation, boiler-failure, silent-devices, or a YAML file)')
+    .option('--end-at <instant>', 'with --scenario: observation time of its end (default now; the scenario\'s own start + span keeps its nominal dates)')
     .option('--check', 'with --scenario: check the Vigie behind the broker through its HTTP API, exit 1 on a mismatch')
     .option('--api <url>', 'Vigie HTTP API for --check (env VIGIE_API_URL)', process.env.VIGIE_API_URL ?? 'http://127.0.0.1:3000')
     .option('--token <token>', 'API token for --check, sent as Authorization: Bearer (env VIGIE_TOKEN)')
@@ -86,7 +88,13 @@ export function registerSimulate(program: Command): void {
         // The scenario's own speed unless --speed says otherwise.
         const speed = o.speed === undefined ? undefined : parseSpeed(o.speed, DEFAULT_SCENARIO_SPEED);
         const rec = recordTo();
-        const common = { broker, topicPrefix: o.prefix, speed, seed: o.seed === '1' ? undefined : Number(o.seed), extraFaults: faults, progress: o.progress, log: (l: string) => process.stderr.write(`${l}\n`), onRecord: rec };
+        let endAt: number | undefined;
+        try {
+          endAt = o.endAt ? parseInstant(o.endAt) : undefined;
+        } catch (err) {
+          fail((err as Error).message);
+        }
+        const common = { endAt, broker, topicPrefix: o.prefix, speed, seed: o.seed === '1' ? undefined : Number(o.seed), extraFaults: faults, progress: o.progress, log: (l: string) => process.stderr.write(`${l}\n`), onRecord: rec };
         if (!o.check) {
           const r = await runScenario(scenario, common);
           await writer?.close();

@@ -25,7 +25,7 @@ import { parse } from 'csv-parse/sync';
 import { zoneOffsetMinutes } from '../../schemas/time-zone.ts';
 import { openWriter } from './format.ts';
 
-const MISSING = new Set(['', '-', '-1', 'NA', 'NaN', 'null']);
+const MISSING = new Set(['', '-', 'NA', 'NaN', 'null']);
 
 function localToUtc(text: string, zone: string): number {
   if (/(Z|[+-]\d\d:?\d\d)$/.test(text)) return Date.parse(text);
@@ -49,6 +49,8 @@ function rows(file: string): Array<Record<string, string>> {
 }
 
 const num = (v: string | undefined) => (v === undefined || MISSING.has(v.trim()) ? undefined : Number(v.replace(',', '.')));
+/** Counting stations send -1 for a speed or occupancy they could not measure. */
+const measured = (v: string | undefined) => (v?.trim() === '-1' ? undefined : num(v));
 
 export interface ImportResult {
   rows: number;
@@ -71,8 +73,8 @@ export async function importTrafficCsv(file: string, out: string, o: { periodSec
     const key = `${r.station}\u0000${t}`;
     const m = messages.get(key) ?? { station: r.station, t, channels: {} };
     const heavy = num(r.heavy);
-    const speed = num(r.mean_speed);
-    const occ = num(r.occupancy);
+    const speed = measured(r.mean_speed);
+    const occ = measured(r.occupancy);
     m.channels[lane] = {
       vehicle_count: count,
       flow: Math.round((count * 3600) / period),
