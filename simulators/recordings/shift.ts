@@ -37,7 +37,9 @@ export function shiftIso(text: string, deltaMs: number): string | undefined {
   if (Number.isNaN(wall)) return undefined;
   const shifted = new Date(wall + deltaMs).toISOString(); // wall clock of the same zone
   const newMs = shifted.slice(20, 23);
-  const fraction = frac.length > 0 || newMs !== '000' ? `.${newMs}${extra}` : '';
+  // As many fraction digits as the original, more only if the shift needs them.
+  const digits = frac.length >= 3 ? 3 : Math.max(frac.length, newMs.replace(/0+$/, '').length);
+  const fraction = digits > 0 ? `.${newMs.slice(0, digits)}${extra}` : '';
   return `${shifted.slice(0, base!.length === 16 ? 16 : 19)}${fraction}${zone ?? ''}`;
 }
 
