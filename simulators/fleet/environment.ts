@@ -57,15 +57,53 @@ export interface Environment {
   buildings: BuildingEvent[];
   /** Extra school holidays (YYYY-MM-DD pairs, inclusive). */
   holidays: Array<[string, string]>;
+  /**
+   * Start from the varying climate under the scenario's weather spans; default: only when there
+   * are no spans (a scenario's weather is then all there is, outside its spans a mild grey day).
+   */
+  climate?: boolean;
 }
 
 export const emptyEnvironment = (): Environment => ({ weather: [], salting: [], incidents: [], buildings: [], holidays: [] });
 
 const applies = (list: string[] | undefined, id: string) => !list || list.includes(id);
 
-/** The weather a station sees at `t`: the last matching span wins over the defaults. */
+/** A number in [0, 1) from a key (FNV-1a): the regional weather of a 3-hour block, the same for every station. */
+function unit(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  // MurmurHash3's finaliser: neighbouring blocks get unrelated values.
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return (h >>> 0) / 4294967296;
+}
+
+const BLOCK_MS = 3 * 3_600_000;
+
+/**
+ * The weather when no scenario says otherwise: 3-hour blocks of cloud cover, about one in five
+ * overcast blocks with rain or snow (0.3-2 mm/h), air masses drier under clear skies. A
+ * deterministic function of the time, so every run and every station agrees on it.
+ */
+export function climate(t: number): { cloud: number; precipitation: number; airOffset: number; dewDepression: number; wind: number } {
+  const block = Math.floor(t / BLOCK_MS);
+  const cloud = Math.round(unit(`cloud${block}`) * 100) / 100;
+  const wet = cloud > 0.75 && unit(`rain${block}`) < 0.6;
+  return {
+    cloud,
+    precipitation: wet ? Math.round((0.3 + 1.7 * unit(`rate${block}`)) * 10) / 10 : 0,
+    airOffset: Math.round((unit(`air${Math.floor(t / (4 * BLOCK_MS))}`) * 4 - 2) * 10) / 10,
+    dewDepression: wet ? 0.8 : 1.5 + 4 * (1 - cloud),
+    wind: Math.round((1 + 6 * unit(`wind${block}`)) * 10) / 10,
+  };
+}
+
+/** The weather a station sees at `t`: the climate, overridden field by field by the scenario's spans (the last matching wins). */
 export function weatherAt(env: Environment, device: string, t: number): Required<Omit<WeatherSpan, 'from' | 'to' | 'devices'>> {
-  const w = { cloud: 0.6, precipitation: 0, airOffset: 0, dewDepression: 3, wind: 3 };
+  const w = env.weather.length === 0 || env.climate ? climate(t) : { cloud: 0.6, precipitation: 0, airOffset: 0, dewDepression: 3, wind: 3 };
   for (const s of env.weather) if (t >= s.from && t < s.to && applies(s.devices, device)) Object.assign(w, Object.fromEntries(Object.entries(s).filter(([k, v]) => v !== undefined && !['from', 'to', 'devices'].includes(k))));
   return w;
 }
