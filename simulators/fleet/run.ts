@@ -61,6 +61,8 @@ export interface FleetResult {
   end: number;
   offsetMs: number;
   wallMs: number;
+  /** Time spent setting the models up before the first message. */
+  setupMs: number;
   /** Longest time a message waited past its due time (ms): how far behind real time the run fell. */
   maxLagMs: number;
   generator: FleetGenerator;
@@ -86,13 +88,17 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
   const log = o.log ?? ((line: string) => process.stdout.write(`${line}\n`));
   const broker = o.broker ?? { url: o.url ?? 'mqtt://127.0.0.1:1883' };
   const speed = o.speed ?? 1;
-  const wall0 = Date.now();
-  const start = Math.floor((o.start ?? wall0) / 1000) * 1000;
+  const setup0 = Date.now();
+  const start = Math.floor((o.start ?? setup0) / 1000) * 1000;
   const offset = o.offsetMs ?? 0;
   const end = o.durationSeconds !== undefined ? start + o.durationSeconds * 1000 : Infinity;
   const gen = new FleetGenerator(devices, { seed: o.seed, start, env: o.env, faults: o.faults, periodSeconds: o.intervalSeconds });
   const pub = new Publisher(broker, o.topicPrefix, o.maxInflight);
   await pub.start();
+  // The clock starts once the models are set up (10,000 devices take a few seconds): a real-time
+  // run starting now sends what fell due meanwhile at once, and is judged from here.
+  const setupMs = Date.now() - setup0;
+  const wall0 = o.start === undefined ? Date.now() - setupMs : Date.now();
   const progress = createProgress(o.progress ?? process.stderr.isTTY === true);
   let stopped = false;
   const onSignal = () => {
@@ -103,8 +109,10 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
     process.once('SIGTERM', onSignal);
   } else void o.stop.then(onSignal);
   let maxLag = 0;
-  /** Wall time at which model time `m` is due. */
-  const dueWall = (m: number) => Math.max(wall0 + (m - start) / speed, m + offset);
+  /** Wall time at which model time `m` is due (nothing is due before the set-up ended). */
+  /** Model time reached at wall time `w` (an infinite speed has reached everything). */
+  const reached = (w: number) => (speed === Infinity ? Infinity : start + (w - wall0) * speed);
+  const dueWall = (m: number) => Math.max(wall0 + (m - start) / speed, m + offset, setup0 + setupMs);
   const send = async (m: SimMessage) => {
     const payload = offset ? shiftPayload(m.topic, m.payload, offset) : m.payload;
     o.onMessage?.(m, m.topic, payload);
@@ -113,20 +121,20 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
   for (const [id, enc] of gen.nodes()) {
     const death = enc.death(start);
     await pub.openNode(id, death.topic, offset ? shiftPayload(death.topic, death.payload as Buffer, offset) : (death.payload as Buffer), enc.topic('NCMD'), () => {
-      const now = Math.min(Date.now() - offset, start + (Date.now() - wall0) * speed);
+      const now = Math.min(Date.now() - offset, reached(Date.now()));
       for (const m of gen.rebirth(id, now)) void send(m);
     }, isRebirth);
   }
   log(`simulating ${gen.slots.length} devices on ${broker.url} (seed ${o.seed}, ${speed === Infinity ? 'as fast as possible' : `x${speed}`})`);
   const status = () => {
     const now = Date.now();
-    const model = Math.min(start + (now - wall0) * speed, now - offset, end);
+    const model = Math.min(reached(now), now - offset, end);
     return `sent ${pub.stats.sent}  ${rate(pub.stats.sent, now - wall0)} msg/s  clock ${new Date(model + offset).toISOString().slice(0, 19)}Z  errors ${pub.stats.errors}  behind ${(maxLag / 1000).toFixed(1)} s`;
   };
   for (;;) {
     if (stopped) break;
     const now = Date.now();
-    const target = Math.min(start + (now - wall0) * speed, now - offset, end);
+    const target = Math.min(reached(now), now - offset, end);
     for (const m of gen.advance(target)) {
       maxLag = Math.max(maxLag, now - dueWall(m.at));
       await send(m);
@@ -145,8 +153,8 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
   }));
   process.removeListener('SIGINT', onSignal);
   process.removeListener('SIGTERM', onSignal);
-  const wallMs = Date.now() - wall0;
+  const wallMs = Date.now() - setup0 - setupMs;
   progress.done(`published ${pub.stats.sent} messages in ${(wallMs / 1000).toFixed(1)} s (${rate(pub.stats.sent, wallMs)} msg/s), ${pub.stats.errors} errors${pub.stats.lastError ? ` (last: ${pub.stats.lastError})` : ''}, at most ${(maxLag / 1000).toFixed(1)} s behind schedule`);
   log(`published ${pub.stats.sent} messages`);
-  return { published: pub.stats.sent, errors: pub.stats.errors, generated: gen.generated, start, end: Number.isFinite(end) ? end : Date.now() - offset, offsetMs: offset, wallMs, maxLagMs: maxLag, generator: gen };
+  return { published: pub.stats.sent, errors: pub.stats.errors, generated: gen.generated, start, end: Number.isFinite(end) ? end : Date.now() - offset, offsetMs: offset, wallMs, setupMs, maxLagMs: maxLag, generator: gen };
 }

@@ -41,7 +41,8 @@ export function createModel(device: Device, t0: number, seed: number, env: Envir
       break;
     }
     case 'building-sensor': {
-      const s = initialClassroom(t0 - WARM_UP_MS);
+      // Two hours settle the room (its CO2 and heating time constants are under an hour or two).
+      const s = initialClassroom(t0 - 2 * 3_600_000);
       stepClassroom(s, t0, ctx, tags, random);
       step = (t) => stepClassroom(s, t, ctx, tags, random);
       break;
