@@ -22,6 +22,8 @@ const END = START + 3 * 86_400_000;
 const env = emptyEnvironment();
 // A clear, moist evening with a shower on Friday: wet roads into a cold night.
 env.weather.push({ from: START + 17 * 3_600_000, to: START + 18 * 3_600_000, precipitation: 1, cloud: 1 }, { from: START + 18 * 3_600_000, to: START + 32 * 3_600_000, cloud: 0, wind: 1, airOffset: -3, dewDepression: 1 });
+// Preventive salting of one station after the shower.
+env.salting.push({ at: START + 20 * 3_600_000, grams: 15, devices: ['rws-rd910-pr42'] });
 const faults = resolveFaults([{ type: 'counter-reset', devices: ['clg-jmoulin-meter'], metric: 'energy', from: 30 * 3_600_000 }], START);
 
 function generate(seed: number): { messages: SimMessage[]; gen: FleetGenerator } {
@@ -56,6 +58,12 @@ t.test('road weather: dew point <= air, no ice on a dry road, freezing point onl
     if (m.surface_state === SURFACE.iceWarning) iced++;
   }
   t.ok(iced > 0, `the wet cold night ices some road (${iced} readings)`);
+  // Salt dissolved in the film lowers its freezing point; the unsalted station stays at 0 °C.
+  const window = (id: string) => rws.filter((r) => r.device === id && Date.parse(r.body.ts) > START + 20.2 * 3_600_000 && Date.parse(r.body.ts) < START + 24 * 3_600_000 && r.body.metrics!.freezing_point !== undefined);
+  const salted = window('rws-rd910-pr42');
+  t.ok(salted.length > 10 && salted.every((r) => r.body.metrics!.freezing_point! <= -0.5), `15 g/m² in about 1 mm of water (1.5 %): the film freezes at ${salted[0]?.body.metrics!.freezing_point} °C`);
+  t.ok(salted.every((r) => r.body.metrics!.surface_state !== SURFACE.iceWarning || r.body.metrics!.surface_temperature! <= r.body.metrics!.freezing_point!), 'ice only at or below the salted freezing point');
+  t.ok(window('rws-rd951-pr3').every((r) => r.body.metrics!.freezing_point === 0), 'no salt, water freezes at 0 °C');
   // The clear night cools the surface below the air.
   const night = rws.filter((r) => Date.parse(r.body.ts) > START + 26 * 3_600_000 && Date.parse(r.body.ts) < START + 30 * 3_600_000);
   const gap = night.reduce((s, r) => s + r.body.metrics!.air_temperature! - r.body.metrics!.surface_temperature!, 0) / night.length;

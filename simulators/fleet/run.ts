@@ -155,6 +155,5 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
   process.removeListener('SIGTERM', onSignal);
   const wallMs = Date.now() - setup0 - setupMs;
   progress.done(`published ${pub.stats.sent} messages in ${(wallMs / 1000).toFixed(1)} s (${rate(pub.stats.sent, wallMs)} msg/s), ${pub.stats.errors} errors${pub.stats.lastError ? ` (last: ${pub.stats.lastError})` : ''}, at most ${(maxLag / 1000).toFixed(1)} s behind schedule`);
-  log(`published ${pub.stats.sent} messages`);
   return { published: pub.stats.sent, errors: pub.stats.errors, generated: gen.generated, start, end: Number.isFinite(end) ? end : Date.now() - offset, offsetMs: offset, wallMs, setupMs, maxLagMs: maxLag, generator: gen };
 }

@@ -5,7 +5,7 @@
  * alerts that must not happen, value bounds). Times inside a scenario are durations from its
  * start (`2h30m`). Validated with zod; an invalid file is refused with the path of the error.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -96,6 +96,10 @@ export function scenarioPath(nameOrFile: string): string {
 
 export function loadScenario(nameOrFile: string): Scenario {
   const file = scenarioPath(nameOrFile);
+  if (!existsSync(file)) {
+    const shipped = readdirSync(SCENARIOS_DIR).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -5));
+    throw new Error(`no scenario ${nameOrFile} (${file}); shipped: ${shipped.join(', ')}`);
+  }
   const text = readFileSync(file, 'utf8');
   const parsed = scenarioSchema.safeParse(file.endsWith('.json') ? JSON.parse(text) : parseYaml(text));
   if (!parsed.success) {
