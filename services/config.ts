@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { DEFAULT_ROUTES, parseRoutes } from '../ingest/default-routes.ts';
 import type { DecoderOptions } from '../ingest/decoders/registry.ts';
 import type { TopicRoute } from '../ingest/topic-routes.ts';
+import type { OidcConfig } from './auth/oidc.ts';
 
 const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max).default(def);
 const bool = (def: boolean) =>
@@ -25,7 +26,7 @@ export const configSchema = z.object({
   MQTT_USERNAME: z.string().optional(),
   MQTT_PASSWORD: z.string().optional(),
   VIGIE_DATA_DIR: z.string().default('./data'),
-  VIGIE_HTTP_HOST: z.string().default('0.0.0.0'),
+  VIGIE_HTTP_HOST: z.string().default('127.0.0.1').describe('Address the API listens on. Loopback by default; another address is refused until authentication is configured (README, "Security").'),
   VIGIE_HTTP_PORT: int(3000, 0, 65535),
   VIGIE_MQTT_PORT: int(1883, 0, 65535),
   VIGIE_EMBEDDED_PG_PORT: int(0, 0, 65535),
@@ -42,13 +43,38 @@ export const configSchema = z.object({
   VIGIE_DEAD_LETTER_MAX_BYTES: int(16 * 1024, 0, 1024 * 1024),
   VIGIE_MAX_FUTURE_SECONDS: int(300, 0, 86400 * 365),
   VIGIE_MAX_AGE_DAYS: int(3660, 1, 36600),
-  VIGIE_TIMESCALE: z.enum(['auto', 'off', 'require']).default('auto'),
+  VIGIE_TIMESCALE: z.enum(['auto', 'off', 'require']).default('auto').describe('auto: TimescaleDB when the server has it installed and preloaded (shared_preload_libraries), else plain PostgreSQL; require: refuse to start without it; off: never.'),
   VIGIE_DB_POOL_SIZE: int(10, 1, 1000),
   VIGIE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   VIGIE_RETRY_MIN_MS: int(100, 1, 3_600_000),
   VIGIE_RETRY_MAX_MS: int(30_000, 1, 3_600_000),
   VIGIE_SHUTDOWN_TIMEOUT_MS: int(15_000, 0, 3_600_000),
   VIGIE_OPENAPI: bool(true),
+
+  // --- Security, HTTP side (services/auth, README "Security") ---
+  VIGIE_ADMIN_TOKEN: z.string().min(16).max(512).optional().describe('This value is a valid admin API token from the first start (stored hashed). At least 16 characters.'),
+  VIGIE_OIDC_ISSUER: z.string().url().optional().describe('OpenID Connect issuer (Keycloak: https://<host>/realms/<realm>); enables bearer JWTs.'),
+  VIGIE_OIDC_AUDIENCE: z.string().optional().describe('Required `aud` of the JWTs (the Keycloak client id). Required with VIGIE_OIDC_ISSUER.'),
+  VIGIE_OIDC_JWKS_URL: z.string().url().optional().describe('Signing keys URL; unset: the jwks_uri of the issuer\'s discovery document.'),
+  VIGIE_OIDC_ROLES_CLAIM: z.string().default('realm_access.roles').describe('Claim holding the roles (dotted path; Keycloak client roles: resource_access.<client>.roles).'),
+  VIGIE_OIDC_ROLE_PREFIX: z.string().default('vigie-').describe('Roles are the claim values with this prefix: vigie-viewer, vigie-operator, vigie-engineer, vigie-admin, vigie-integration.'),
+  VIGIE_OIDC_DOMAINS_CLAIM: z.string().default('vigie_domains').describe('Claim with the domains: roads, buildings, roads:<route>, buildings:<building>, or *.'),
+  VIGIE_OIDC_DEFAULT_DOMAINS: z.string().default('').describe('Domains of a user whose token has no domains claim; empty refuses such users.'),
+  VIGIE_OIDC_SUBJECT_CLAIM: z.string().default('preferred_username').describe('Claim naming the user in the audit log (falls back to sub).'),
+  VIGIE_OIDC_JWKS_COOLDOWN_MS: int(30_000, 0, 3_600_000).describe('Shortest time between two key-set fetches caused by an unknown key id (rotation).'),
+  VIGIE_OIDC_CLOCK_TOLERANCE_S: int(30, 0, 600).describe('Accepted clock skew for exp/nbf.'),
+  VIGIE_METRICS_ACCESS: z.enum(['loopback', 'open', 'token']).default('loopback').describe('GET /metrics: open to loopback clients and token elsewhere, open to all, or token always.'),
+  VIGIE_AUTH_RECHECK_MS: int(5000, 100, 3_600_000).describe('How often open live streams re-check their token (revoked from the CLI, expired); an API revocation closes them at once.'),
+  VIGIE_TOKEN_TOUCH_MS: int(60_000, 0, 86_400_000).describe('A token\'s last use is written at most this often.'),
+  VIGIE_HTTP_TLS_CERT: z.string().optional().describe('PEM certificate (chain) file: the API speaks HTTPS. With VIGIE_HTTP_TLS_KEY.'),
+  VIGIE_HTTP_TLS_KEY: z.string().optional().describe('PEM private key file of VIGIE_HTTP_TLS_CERT.'),
+  VIGIE_HTTP_CORS_ORIGINS: z.string().default('').describe('Origins allowed to call the API from a browser, comma-separated; empty: CORS off.'),
+  VIGIE_HTTP_RATE_LIMIT: int(1200, 0, 10_000_000).describe('Requests per minute per identity (per address before authentication); 0 disables.'),
+  VIGIE_HTTP_AUTH_FAILURES: int(30, 0, 1_000_000).describe('Failed authentications per address in VIGIE_HTTP_AUTH_FAILURE_WINDOW_MS before it gets 429.'),
+  VIGIE_HTTP_AUTH_FAILURE_WINDOW_MS: int(600_000, 1000, 86_400_000),
+  VIGIE_HTTP_BODY_LIMIT: int(1024 * 1024, 1024, 256 * 1024 * 1024).describe('Largest request body in bytes (413 beyond).'),
+  VIGIE_HTTP_REQUEST_TIMEOUT_MS: int(30_000, 0, 3_600_000).describe('Longest time to receive a whole request (slow-client guard; responses such as streams are not bounded).'),
+  VIGIE_HTTP_TRUST_PROXY: z.string().default('').describe('Reverse proxies whose X-Forwarded-For is believed (addresses or CIDR, comma-separated; `true` for any): client addresses for rate limits, /metrics and the audit log.'),
 
   // --- Wire formats (README, "Wire formats"): topic routes, device profiles, per-format options. ---
   VIGIE_ROUTES: z.string().default('').describe('Extra topic routes, `filter=decoder` pairs separated by commas, tried before the defaults.'),
@@ -71,6 +97,7 @@ export const configSchema = z.object({
   VIGIE_ALERT_WEBHOOK_TIMEOUT_MS: int(5000, 100, 120_000),
   VIGIE_ALERT_WEBHOOK_RETRIES: int(5, 0, 20),
   VIGIE_ALERT_WEBHOOK_BACKOFF_MS: int(1000, 1, 600_000),
+  VIGIE_ALERT_WEBHOOK_ALLOW: z.string().default('').describe('Webhook URL prefixes a rule may send to, comma-separated; loopback, private and link-local addresses only when named here (an IP literal URL or a CIDR entry). VIGIE_ALERT_WEBHOOK_URL is always allowed.'),
   VIGIE_ALERT_MQTT_TOPIC: z.string().regex(/^[^#+]+$/).default('vigie/alerts').describe('Root of alert event topics: <root>/<rule>/<device>.'),
 
   // --- Time series (README, "Time series"): storage policies, query bounds, live stream, InfluxDB mirror ---
@@ -91,6 +118,16 @@ export const configSchema = z.object({
   VIGIE_INFLUX_FLUSH_MS: int(1000, 10, 600_000).describe('Longest a point waits before its batch is written.'),
   VIGIE_INFLUX_MAX_BUFFER: int(200_000, 1, 50_000_000).describe('Points held while InfluxDB is slow or down; beyond it the oldest are dropped and counted.'),
   VIGIE_INFLUX_TIMEOUT_MS: int(10_000, 100, 600_000).describe('Write request timeout.'),
+
+  // --- Embedded broker security (README, "Devices and the broker"; services/broker-auth) ---
+  VIGIE_MQTT_AUTH: z.enum(['on', 'off']).default('on').describe('Embedded broker: every client authenticates and stays inside its topics. `off`: anonymous clients may publish and subscribe ingest topics (loopback only).'),
+  VIGIE_MQTT_HOST: z.string().optional().describe('Embedded broker listen address. Default: 0.0.0.0 once a device can log in (an active broker credential, or VIGIE_MQTT_TLS_CA), else 127.0.0.1.'),
+  VIGIE_MQTT_AUTH_CACHE_SECONDS: int(30, 0, 3600).describe('How long a verified password is remembered, and how often revoked credentials are disconnected.'),
+  VIGIE_MQTT_TLS_CERT: z.string().optional().describe('PEM certificate (chain) of the embedded broker: with VIGIE_MQTT_TLS_KEY, starts an mqtts listener.'),
+  VIGIE_MQTT_TLS_KEY: z.string().optional().describe('PEM private key of VIGIE_MQTT_TLS_CERT.'),
+  VIGIE_MQTT_TLS_CA: z.string().optional().describe('PEM CA of device certificates: a device presenting a certificate it signed is authenticated as the certificate CN.'),
+  VIGIE_MQTT_TLS_PORT: int(8883, 0, 65535).describe('Port of the mqtts listener.'),
+  VIGIE_MQTT_TLS_HOST: z.string().optional().describe('Listen address of the mqtts listener (default: VIGIE_MQTT_HOST).'),
 });
 export type RawConfig = z.infer<typeof configSchema>;
 
@@ -99,7 +136,25 @@ export interface Config {
   databaseUrl?: string;
   mqttUrl?: string;
   dataDir: string;
-  http: { host: string; port: number };
+  http: {
+    host: string;
+    port: number;
+    tls?: { certFile: string; keyFile: string };
+    corsOrigins: string[];
+    rateLimitPerMinute: number;
+    authFailureLimit: number;
+    authFailureWindowMs: number;
+    bodyLimit: number;
+    requestTimeoutMs: number;
+    trustProxy: boolean | string[];
+  };
+  auth: {
+    adminToken?: string;
+    oidc?: OidcConfig;
+    metricsAccess: 'loopback' | 'open' | 'token';
+    tokenTouchMs: number;
+    recheckMs: number;
+  };
   embedded: { mqttPort: number; postgresPort: number };
   mqtt: {
     clientId: string;
@@ -139,7 +194,7 @@ export interface Config {
     rulesDir: string;
     tickMs: number;
     maxLagMs: number;
-    webhook: { url?: string; secret?: string; timeoutMs: number; retries: number; backoffMs: number };
+    webhook: { url?: string; secret?: string; timeoutMs: number; retries: number; backoffMs: number; allow: string[] };
     mqttTopic: string;
   };
   timeseries: {
@@ -152,11 +207,24 @@ export interface Config {
     streamHeartbeatMs: number;
     streamReplay: number;
   };
+  /** Embedded broker security (services/broker-auth, services/embedded/broker-guard.ts). */
+  brokerAuth: {
+    mode: 'on' | 'off';
+    /** VIGIE_MQTT_HOST; unset: decided at start (services/platform.ts, "no identity, loopback only"). */
+    host?: string;
+    cacheMs: number;
+    /** `host` unset: the plain listener's address. */
+    tls?: { port: number; host?: string; certFile: string; keyFile: string; caFile?: string };
+  };
   influx?: { url: string; org: string; bucket: string; token?: string; measurementPrefix: string; batchSize: number; flushMs: number; maxBuffer: number; timeoutMs: number; retryMinMs: number; retryMaxMs: number };
 }
 
 export class ConfigError extends Error {
   readonly code = 'VIGIE_ERR_CONFIG';
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 function dropEmpty(source: Record<string, unknown>): Record<string, unknown> {
@@ -193,6 +261,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     // Mosquitto accepts $share from 3.1.1 clients too, but it is an MQTT 5 feature (§4.8.2).
     throw new ConfigError('VIGIE_MQTT_SHARED_GROUP needs VIGIE_MQTT_PROTOCOL=5 (or auto)');
   }
+  const mqttHost = r.VIGIE_MQTT_HOST;
+  if (r.VIGIE_MQTT_AUTH === 'off' && mqttHost && !isLoopback(mqttHost)) {
+    throw new ConfigError(`VIGIE_MQTT_HOST=${mqttHost} with VIGIE_MQTT_AUTH=off would let anyone on the network publish: without authentication the embedded broker listens on loopback only`);
+  }
+  if (Boolean(r.VIGIE_MQTT_TLS_CERT) !== Boolean(r.VIGIE_MQTT_TLS_KEY)) throw new ConfigError('VIGIE_MQTT_TLS_CERT and VIGIE_MQTT_TLS_KEY go together');
+  if (r.VIGIE_MQTT_TLS_CA && !r.VIGIE_MQTT_TLS_CERT) throw new ConfigError('VIGIE_MQTT_TLS_CA needs the TLS listener (VIGIE_MQTT_TLS_CERT and VIGIE_MQTT_TLS_KEY)');
+  const tlsHost = r.VIGIE_MQTT_TLS_HOST;
+  if (r.VIGIE_MQTT_AUTH === 'off' && tlsHost && !isLoopback(tlsHost)) throw new ConfigError(`VIGIE_MQTT_TLS_HOST=${tlsHost} with VIGIE_MQTT_AUTH=off: without authentication the embedded broker listens on loopback only`);
   const extraRoutes = parseRoutes(r.VIGIE_ROUTES);
   if (typeof extraRoutes === 'string') throw new ConfigError(`VIGIE_ROUTES: ${extraRoutes}`);
   try {
@@ -200,12 +276,47 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   } catch {
     throw new ConfigError(`VIGIE_NGSI_LOCAL_ZONE: unknown time zone ${r.VIGIE_NGSI_LOCAL_ZONE}`);
   }
+  if (Boolean(r.VIGIE_HTTP_TLS_CERT) !== Boolean(r.VIGIE_HTTP_TLS_KEY)) throw new ConfigError('VIGIE_HTTP_TLS_CERT and VIGIE_HTTP_TLS_KEY go together');
+  if (r.VIGIE_OIDC_ISSUER && !r.VIGIE_OIDC_AUDIENCE) throw new ConfigError('VIGIE_OIDC_AUDIENCE is required with VIGIE_OIDC_ISSUER (the client id tokens are issued for)');
+  const list = (v: string) => v.split(',').map((x) => x.trim()).filter(Boolean);
+  const trust = r.VIGIE_HTTP_TRUST_PROXY.trim();
   return {
     raw: r,
     databaseUrl: r.DATABASE_URL,
     mqttUrl: r.MQTT_URL,
     dataDir: path.resolve(r.VIGIE_DATA_DIR),
-    http: { host: r.VIGIE_HTTP_HOST, port: r.VIGIE_HTTP_PORT },
+    http: {
+      host: r.VIGIE_HTTP_HOST,
+      port: r.VIGIE_HTTP_PORT,
+      tls: r.VIGIE_HTTP_TLS_CERT && r.VIGIE_HTTP_TLS_KEY ? { certFile: path.resolve(r.VIGIE_HTTP_TLS_CERT), keyFile: path.resolve(r.VIGIE_HTTP_TLS_KEY) } : undefined,
+      corsOrigins: list(r.VIGIE_HTTP_CORS_ORIGINS),
+      rateLimitPerMinute: r.VIGIE_HTTP_RATE_LIMIT,
+      authFailureLimit: r.VIGIE_HTTP_AUTH_FAILURES,
+      authFailureWindowMs: r.VIGIE_HTTP_AUTH_FAILURE_WINDOW_MS,
+      bodyLimit: r.VIGIE_HTTP_BODY_LIMIT,
+      requestTimeoutMs: r.VIGIE_HTTP_REQUEST_TIMEOUT_MS,
+      trustProxy: trust === 'true' ? true : trust === '' || trust === 'false' ? false : list(trust),
+    },
+    auth: {
+      adminToken: r.VIGIE_ADMIN_TOKEN,
+      oidc: r.VIGIE_OIDC_ISSUER
+        ? {
+            issuer: r.VIGIE_OIDC_ISSUER,
+            audience: r.VIGIE_OIDC_AUDIENCE!,
+            jwksUrl: r.VIGIE_OIDC_JWKS_URL,
+            rolesClaim: r.VIGIE_OIDC_ROLES_CLAIM,
+            rolePrefix: r.VIGIE_OIDC_ROLE_PREFIX,
+            domainsClaim: r.VIGIE_OIDC_DOMAINS_CLAIM,
+            defaultDomains: list(r.VIGIE_OIDC_DEFAULT_DOMAINS),
+            subjectClaim: r.VIGIE_OIDC_SUBJECT_CLAIM,
+            jwksCooldownMs: r.VIGIE_OIDC_JWKS_COOLDOWN_MS,
+            clockToleranceSeconds: r.VIGIE_OIDC_CLOCK_TOLERANCE_S,
+          }
+        : undefined,
+      metricsAccess: r.VIGIE_METRICS_ACCESS,
+      tokenTouchMs: r.VIGIE_TOKEN_TOUCH_MS,
+      recheckMs: r.VIGIE_AUTH_RECHECK_MS,
+    },
     embedded: { mqttPort: r.VIGIE_MQTT_PORT, postgresPort: r.VIGIE_EMBEDDED_PG_PORT },
     mqtt: {
       clientId: r.VIGIE_MQTT_CLIENT_ID,
@@ -255,6 +366,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         timeoutMs: r.VIGIE_ALERT_WEBHOOK_TIMEOUT_MS,
         retries: r.VIGIE_ALERT_WEBHOOK_RETRIES,
         backoffMs: r.VIGIE_ALERT_WEBHOOK_BACKOFF_MS,
+        allow: list(r.VIGIE_ALERT_WEBHOOK_ALLOW),
       },
       mqttTopic: r.VIGIE_ALERT_MQTT_TOPIC.replace(/\/+$/, ''),
     },
@@ -267,6 +379,21 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       seriesMaxPoints: r.VIGIE_SERIES_MAX_POINTS,
       streamHeartbeatMs: r.VIGIE_STREAM_HEARTBEAT_MS,
       streamReplay: r.VIGIE_STREAM_REPLAY,
+    },
+    brokerAuth: {
+      mode: r.VIGIE_MQTT_AUTH,
+      host: mqttHost,
+      cacheMs: r.VIGIE_MQTT_AUTH_CACHE_SECONDS * 1000,
+      tls:
+        r.VIGIE_MQTT_TLS_CERT && r.VIGIE_MQTT_TLS_KEY
+          ? {
+              port: r.VIGIE_MQTT_TLS_PORT,
+              host: tlsHost,
+              certFile: path.resolve(r.VIGIE_MQTT_TLS_CERT),
+              keyFile: path.resolve(r.VIGIE_MQTT_TLS_KEY),
+              caFile: r.VIGIE_MQTT_TLS_CA ? path.resolve(r.VIGIE_MQTT_TLS_CA) : undefined,
+            }
+          : undefined,
     },
     influx: r.VIGIE_INFLUX_URL
       ? {

@@ -13,7 +13,7 @@ import pg from 'pg';
 import t from 'tap';
 import { startChildPlatform } from './helpers/child-platform.ts';
 import { createTestDatabase } from './helpers/database.ts';
-import { TEST_MQTT_URL } from './helpers/platform.ts';
+import { authHeaders, TEST_MQTT_URL } from './helpers/platform.ts';
 import { waitFor } from './helpers/wait.ts';
 
 /** Batching that never commits on its own: messages stay received-but-uncommitted. */
@@ -87,7 +87,9 @@ t.test('Mosquitto + PostgreSQL: SIGTERM commits what is held, then exits 0', asy
 t.test('embedded PostgreSQL + broker: SIGKILL before commit loses nothing, data survives restart', async (t) => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'vigie-crash-'));
   const mqttPort = String(10_000 + Math.floor(Math.random() * 50_000));
-  const env = { VIGIE_DATA_DIR: dataDir, VIGIE_MQTT_PORT: mqttPort };
+  // Broker authentication is not what this test is about: pinned off (anonymous publishers
+  // on loopback), as test/broker-auth.test.ts pins it on.
+  const env = { VIGIE_DATA_DIR: dataDir, VIGIE_MQTT_PORT: mqttPort, VIGIE_MQTT_AUTH: 'off' };
   const brokerUrl = `mqtt://127.0.0.1:${mqttPort}`;
 
   const first = await startChildPlatform({ ...env, ...HOLD }, 120_000);
@@ -105,7 +107,7 @@ t.test('embedded PostgreSQL + broker: SIGKILL before commit loses nothing, data 
     rmSync(dataDir, { recursive: true, force: true });
   });
   const items = await waitFor(async () => {
-    const r = await fetch(`${second.url}/api/v1/observations?limit=100&metric=air_temperature`);
+    const r = await fetch(`${second.url}/api/v1/observations?limit=100&metric=air_temperature`, { headers: authHeaders() });
     const body = (await r.json()) as { items: unknown[] };
     return body.items.length >= 20 ? body.items : undefined;
   }, 30_000, 'redelivered messages in the embedded store');

@@ -2,6 +2,7 @@
  * `vigie simulate`: the simulated département on a broker (real time, accelerated, backfill),
  * with faults on demand; or `--scenario` with `--check` against a running Vigie.
  */
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parseDuration, parseInstant } from '../../simulators/fleet/durations.ts';
 import { parseFaultFlag, resolveFaults } from '../../simulators/fleet/faults.ts';
@@ -23,6 +24,7 @@ interface Options extends BrokerFlags {
   seed: string;
   fault: string[];
   record?: string;
+  credentials?: string;
   scenario?: string;
   endAt?: string;
   check?: boolean;
@@ -54,6 +56,7 @@ export function registerSimulate(program: Command): void {
     .option('--prefix <prefix>', 'topic prefix (must match VIGIE_TOPIC_PREFIX)', '')
     .option('--seed <n>', 'random seed: same seed, same messages', '1')
     .option('--fault <spec>', 'inject a fault: type[:dev1+dev2][@from[..to]][,key=value] (repeatable), e.g. dropout:tc-rd910-pr40@1h..2h, late@0s,delay=20m,probability=0.2', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--credentials <file>', 'JSON {username: password} from `vigie credentials provision`: each device and gateway logs in as itself (otherwise --username/--password or MQTT_USERNAME/MQTT_PASSWORD, if set, for every connection)')
     .option('--record <file>', 'also write what is published to a recording (NDJSON, .gz to compress)')
     .option('--scenario <name|file>', 'run a scenario (ice-night, rush-hour-incident, poor-ventilation, boiler-failure, silent-devices, or a YAML file)')
     .option('--end-at <instant>', 'with --scenario: observation time of its end (default now; the scenario\'s own start + span keeps its nominal dates)')
@@ -65,6 +68,12 @@ export function registerSimulate(program: Command): void {
     .option('--no-progress', 'no live progress line on stderr')
     .action(async (o: Options) => {
       const broker = brokerFrom(o);
+      let credentials: Record<string, string> | undefined;
+      try {
+        credentials = o.credentials ? (JSON.parse(readFileSync(o.credentials, 'utf8')) as Record<string, string>) : undefined;
+      } catch (err) {
+        fail(`--credentials: ${(err as Error).message}`);
+      }
       let faults;
       try {
         faults = o.fault.map(parseFaultFlag);
@@ -94,7 +103,7 @@ export function registerSimulate(program: Command): void {
         } catch (err) {
           fail((err as Error).message);
         }
-        const common = { endAt, broker, topicPrefix: o.prefix, speed, seed: o.seed === '1' ? undefined : Number(o.seed), extraFaults: faults, progress: o.progress, log: (l: string) => process.stderr.write(`${l}\n`), onRecord: rec };
+        const common = { endAt, credentials, broker, topicPrefix: o.prefix, speed, seed: o.seed === '1' ? undefined : Number(o.seed), extraFaults: faults, progress: o.progress, log: (l: string) => process.stderr.write(`${l}\n`), onRecord: rec };
         if (!o.check) {
           const r = await runScenario(scenario, common);
           await writer?.close();
@@ -122,6 +131,7 @@ export function registerSimulate(program: Command): void {
       const result = await runFleet({
         broker,
         registryPath: o.registry,
+        credentials,
         intervalSeconds: o.interval ? seconds('--interval', o.interval) : undefined,
         durationSeconds: o.duration ? seconds('--duration', o.duration) : undefined,
         topicPrefix: o.prefix,

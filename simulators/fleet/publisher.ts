@@ -1,9 +1,11 @@
 /**
  * Publishing with backpressure: QoS 1 by default, at most `maxInflight` messages awaiting their
  * PUBACK (so a slow broker slows the simulator instead of growing its memory), one session per
- * Sparkplug edge node (its NDEATH is that session's will, Sparkplug 3.0 §7.1), errors counted.
+ * Sparkplug edge node (its NDEATH is that session's will, Sparkplug 3.0 §7.1), one session per
+ * broker account when devices and gateways log in as themselves, errors counted.
  */
 import type { MqttClient } from 'mqtt';
+import type { Login } from './accounts.ts';
 import { connect, type BrokerConnection } from './connection.ts';
 
 export interface PublishStats {
@@ -15,6 +17,7 @@ export interface PublishStats {
 
 export class Publisher {
   private client: MqttClient | null = null;
+  private readonly accounts = new Map<string, Promise<MqttClient>>();
   private readonly nodes = new Map<string, MqttClient>();
   private readonly pending = new Set<Promise<void>>();
   readonly stats: PublishStats = { sent: 0, errors: 0, bytes: 0 };
@@ -30,8 +33,8 @@ export class Publisher {
   }
 
   /** Opens a Sparkplug node's own session with its NDEATH as will; `onRebirth` answers NCMD rebirth requests. */
-  async openNode(nodeId: string, willTopic: string, willPayload: Buffer, ncmdTopic: string, onRebirth: () => void, isRebirth: (payload: Buffer) => boolean): Promise<void> {
-    const c = await connect(this.broker, `spb${this.nodes.size}-${process.pid}`, { will: { topic: this.prefix + willTopic, payload: willPayload, qos: 1, retain: false } });
+  async openNode(nodeId: string, willTopic: string, willPayload: Buffer, ncmdTopic: string, onRebirth: () => void, isRebirth: (payload: Buffer) => boolean, login?: Login): Promise<void> {
+    const c = await connect({ ...this.broker, ...(login ?? {}) }, `spb${this.nodes.size}-${process.pid}`, { will: { topic: this.prefix + willTopic, payload: willPayload, qos: 1, retain: false } });
     c.on('message', (_t, payload) => {
       if (isRebirth(payload)) onRebirth();
     });
@@ -39,8 +42,19 @@ export class Publisher {
     this.nodes.set(nodeId, c);
   }
 
-  async publish(topic: string, payload: Buffer, o: { qos?: 0 | 1 | 2; retain?: boolean; node?: string } = {}): Promise<void> {
-    const c = (o.node && this.nodes.get(o.node)) || this.client;
+  /** The session of one broker account (created on first use). */
+  private account(login: Login): Promise<MqttClient> {
+    let c = this.accounts.get(login.username);
+    if (!c) {
+      c = connect({ ...this.broker, ...login }, `${login.username}-${process.pid}`);
+      c.catch(() => this.accounts.delete(login.username));
+      this.accounts.set(login.username, c);
+    }
+    return c;
+  }
+
+  async publish(topic: string, payload: Buffer, o: { qos?: 0 | 1 | 2; retain?: boolean; node?: string; login?: Login } = {}): Promise<void> {
+    const c = (o.node && this.nodes.get(o.node)) || (o.login ? await this.account(o.login) : this.client);
     if (!c) throw new Error('publisher not started');
     while (this.pending.size >= this.maxInflight) await Promise.race(this.pending);
     const p = c
@@ -67,6 +81,7 @@ export class Publisher {
     for (const d of deaths) await this.publish(d.topic, d.payload, { node: d.node });
     await this.flush();
     for (const c of this.nodes.values()) await c.endAsync();
+    for (const c of this.accounts.values()) await (await c).endAsync();
     await this.client?.endAsync();
     this.client = null;
   }

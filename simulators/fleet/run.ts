@@ -9,8 +9,9 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import sparkplug from 'sparkplug-payload';
-import { registryFileSchema, type Device } from '../../schemas/index.ts';
+import { registryFileSchema, type Device, type Gateway } from '../../schemas/index.ts';
 import { shiftPayload } from '../recordings/shift.ts';
+import { accountFor, type Login } from './accounts.ts';
 import type { BrokerConnection } from './connection.ts';
 import type { Environment } from './environment.ts';
 import type { Fault } from './faults.ts';
@@ -28,6 +29,17 @@ export interface FleetOptions {
   broker?: BrokerConnection;
   registryPath?: string;
   devices?: Device[];
+  /** Gateways of the registry (broker accounts of network servers, edge nodes, NGSI partners) with `devices`. */
+  gateways?: Gateway[];
+  /**
+   * Per-account passwords (`{username: password}`, as `vigie credentials provision` writes
+   * them): each device or gateway logs in as itself (accounts.ts); a message no account may
+   * publish is skipped and said once. Without them, every session uses the broker connection's
+   * login (`--username`/`--password`, MQTT_USERNAME/MQTT_PASSWORD), if any.
+   */
+  credentials?: Record<string, string>;
+  /** One login for every session, when `credentials` is not given. */
+  login?: Login;
   /** Publish every this many seconds instead of each device's own period. */
   intervalSeconds?: number;
   /** Simulated span in seconds (default: until interrupted). */
@@ -68,9 +80,13 @@ export interface FleetResult {
   generator: FleetGenerator;
 }
 
-export function loadFleet(file: string): Device[] {
+export function loadRegistryFile(file: string): { devices: Device[]; gateways: Gateway[] } {
   const text = readFileSync(file, 'utf8');
-  return registryFileSchema.parse(file.endsWith('.json') ? JSON.parse(text) : parseYaml(text)).devices;
+  return registryFileSchema.parse(file.endsWith('.json') ? JSON.parse(text) : parseYaml(text));
+}
+
+export function loadFleet(file: string): Device[] {
+  return loadRegistryFile(file).devices;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -84,9 +100,18 @@ const isRebirth = (payload: Buffer) => {
 };
 
 export async function runFleet(o: FleetOptions): Promise<FleetResult> {
-  const devices = o.devices ?? loadFleet(o.registryPath ?? 'infra/demo/devices.yaml');
+  const { devices, gateways } = o.devices ? { devices: o.devices, gateways: o.gateways ?? [] } : loadRegistryFile(o.registryPath ?? 'infra/demo/devices.yaml');
   const log = o.log ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const broker = o.broker ?? { url: o.url ?? 'mqtt://127.0.0.1:1883' };
+  const broker = { ...(o.broker ?? { url: o.url ?? 'mqtt://127.0.0.1:1883' }), ...(o.login && !o.credentials ? o.login : {}) };
+  /** The account publishing `topic`: undefined = the broker connection's own login; null = none may (skipped). */
+  const loginFor = (topic: string): Login | undefined | null => {
+    if (!o.credentials) return undefined;
+    const account = accountFor(topic, gateways);
+    const password = account ? o.credentials[account] : undefined;
+    return account && password ? { username: account, password } : null;
+  };
+  const warned = new Set<string>();
+  const skippedNodes = new Set<string>();
   const speed = o.speed ?? 1;
   const setup0 = Date.now();
   const start = Math.floor((o.start ?? setup0) / 1000) * 1000;
@@ -114,16 +139,29 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
   const reached = (w: number) => (speed === Infinity ? Infinity : start + (w - wall0) * speed);
   const dueWall = (m: number) => Math.max(wall0 + (m - start) / speed, m + offset, setup0 + setupMs);
   const send = async (m: SimMessage) => {
+    if (m.node && skippedNodes.has(m.node)) return;
+    const login = m.node ? undefined : loginFor(m.topic);
+    if (login === null) {
+      if (!warned.has(m.device)) log(`no credential publishes ${m.topic} (device ${m.device}): skipped`);
+      warned.add(m.device);
+      return;
+    }
     const payload = offset ? shiftPayload(m.topic, m.payload, offset) : m.payload;
     o.onMessage?.(m, m.topic, payload);
-    await pub.publish(m.topic, payload, { node: m.node });
+    await pub.publish(m.topic, payload, { node: m.node, login });
   };
-  for (const [id, enc] of gen.nodes()) {
+  for (const [id, enc] of [...gen.nodes()]) {
+    const nodeLogin = loginFor(enc.topic('NBIRTH'));
+    if (nodeLogin === null) {
+      log(`no credential for Sparkplug edge node ${id}: skipped`);
+      skippedNodes.add(id);
+      continue;
+    }
     const death = enc.death(start);
     await pub.openNode(id, death.topic, offset ? shiftPayload(death.topic, death.payload as Buffer, offset) : (death.payload as Buffer), enc.topic('NCMD'), () => {
       const now = Math.min(Date.now() - offset, reached(Date.now()));
       for (const m of gen.rebirth(id, now)) void send(m);
-    }, isRebirth);
+    }, isRebirth, nodeLogin);
   }
   log(`simulating ${gen.slots.length} devices on ${broker.url} (seed ${o.seed}, ${speed === Infinity ? 'as fast as possible' : `x${speed}`})`);
   const status = () => {
@@ -147,7 +185,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
   }
   // Late deliveries still held are delivered at the end of a bounded run.
   if (!stopped && Number.isFinite(end)) for (const m of gen.drain()) await send(m);
-  await pub.close([...gen.nodes()].map(([id, enc]) => {
+  await pub.close([...gen.nodes()].filter(([id]) => !skippedNodes.has(id)).map(([id, enc]) => {
     const d = enc.death(Math.min(end, Date.now() - offset));
     return { node: id, topic: d.topic, payload: offset ? shiftPayload(d.topic, d.payload as Buffer, offset) : (d.payload as Buffer) };
   }));

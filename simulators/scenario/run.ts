@@ -10,7 +10,7 @@ import type { BrokerConnection } from '../fleet/connection.ts';
 import type { Environment } from '../fleet/environment.ts';
 import { resolveFaults, type FaultSpec } from '../fleet/faults.ts';
 import type { SimMessage } from '../fleet/generator.ts';
-import { loadFleet, runFleet, type FleetResult } from '../fleet/run.ts';
+import { loadFleet, loadRegistryFile, runFleet, type FleetResult } from '../fleet/run.ts';
 import { latest, type ApiTarget } from './api.ts';
 import { checkScenario, type CheckReport } from './check.ts';
 import type { Scenario } from './schema.ts';
@@ -32,6 +32,10 @@ export function scenarioEnvironment(s: Scenario, start: number): Environment {
 
 export function scenarioDevices(s: Scenario): Device[] {
   const all = loadFleet(path.resolve(s.dir, s.registry));
+  return pick(s, all);
+}
+
+function pick(s: Scenario, all: Device[]): Device[] {
   const byId = new Map(all.map((d) => [d.id, d]));
   const chosen = s.devices.map((id) => {
     const d = byId.get(id);
@@ -45,6 +49,8 @@ export function scenarioDevices(s: Scenario): Device[] {
 
 export interface ScenarioRunOptions {
   broker: BrokerConnection;
+  /** Per-account passwords (see FleetOptions.credentials). */
+  credentials?: Record<string, string>;
   topicPrefix?: string;
   /**
    * Model seconds per wall second. Default 3600 (an hour a second): Vigie evaluates each commit
@@ -70,9 +76,12 @@ export async function runScenario(s: Scenario, o: ScenarioRunOptions): Promise<{
   const endAt = Math.floor((o.endAt ?? Date.now() + (Number.isFinite(speed) ? s.span / speed : 0)) / 1000) * 1000;
   const offsetMs = endAt - (start + s.span);
   const lastObserved = new Map<string, number>();
+  const registry = loadRegistryFile(path.resolve(s.dir, s.registry));
   const fleet = await runFleet({
     broker: o.broker,
-    devices: scenarioDevices(s),
+    credentials: o.credentials,
+    devices: pick(s, registry.devices),
+    gateways: registry.gateways,
     topicPrefix: o.topicPrefix ?? '',
     seed: o.seed ?? s.seed,
     start,
