@@ -33,10 +33,19 @@ export function connectionFromEnv(env: NodeJS.ProcessEnv, flags: Partial<BrokerC
   };
 }
 
+/** FNV-1a of a string, base 36: a short stable stand-in for a client id too long for MQTT 3.1.1. */
+function shortHash(s: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(36);
+}
+
 export function clientOptions(c: BrokerConnection, suffix: string, extra: IClientOptions = {}): IClientOptions {
-  const id = `${c.clientId ?? 'vigie-sim'}-${suffix}`;
+  // Not `vigie-…`: Vigie's embedded broker reserves those client ids for the platform itself.
+  const prefix = c.clientId ?? 'sim';
+  const id = `${prefix}-${suffix}`;
   return {
-    clientId: id.length > 23 ? `${id.slice(0, 14)}${id.slice(-9)}` : id,
+    clientId: id.length > 23 ? `${prefix.slice(0, 8)}-${shortHash(id)}-${process.pid % 100000}`.slice(0, 23) : id,
     clean: true,
     reconnectPeriod: 1000,
     connectTimeout: 10_000,

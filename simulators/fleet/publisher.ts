@@ -16,7 +16,9 @@ export interface PublishStats {
 }
 
 export class Publisher {
-  private client: MqttClient | null = null;
+  /** The session of the broker connection's own login, opened on first use (with per-account logins it may never be). */
+  private client: Promise<MqttClient> | null = null;
+  private started = false;
   private readonly accounts = new Map<string, Promise<MqttClient>>();
   private readonly nodes = new Map<string, MqttClient>();
   private readonly pending = new Set<Promise<void>>();
@@ -28,8 +30,18 @@ export class Publisher {
     private readonly maxInflight = 1000,
   ) {}
 
-  async start(): Promise<void> {
-    this.client = await connect(this.broker, `${process.pid}`);
+  /** Connects the default session at once (a refused login shows now), unless every message will name its account. */
+  async start(perAccount = false): Promise<void> {
+    this.started = true;
+    if (!perAccount) await this.defaultClient();
+  }
+
+  private defaultClient(): Promise<MqttClient> {
+    if (!this.client) {
+      this.client = connect(this.broker, `${process.pid}`);
+      this.client.catch(() => (this.client = null));
+    }
+    return this.client;
   }
 
   /** Opens a Sparkplug node's own session with its NDEATH as will; `onRebirth` answers NCMD rebirth requests. */
@@ -54,8 +66,8 @@ export class Publisher {
   }
 
   async publish(topic: string, payload: Buffer, o: { qos?: 0 | 1 | 2; retain?: boolean; node?: string; login?: Login } = {}): Promise<void> {
-    const c = (o.node && this.nodes.get(o.node)) || (o.login ? await this.account(o.login) : this.client);
-    if (!c) throw new Error('publisher not started');
+    if (!this.started) throw new Error('publisher not started');
+    const c = (o.node && this.nodes.get(o.node)) || (o.login ? await this.account(o.login) : await this.defaultClient());
     while (this.pending.size >= this.maxInflight) await Promise.race(this.pending);
     const p = c
       .publishAsync(this.prefix + topic, payload, { qos: o.qos ?? 1, retain: o.retain ?? false })
@@ -82,7 +94,7 @@ export class Publisher {
     await this.flush();
     for (const c of this.nodes.values()) await c.endAsync();
     for (const c of this.accounts.values()) await (await c).endAsync();
-    await this.client?.endAsync();
+    if (this.client) await (await this.client).endAsync();
     this.client = null;
   }
 }

@@ -119,7 +119,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
   const end = o.durationSeconds !== undefined ? start + o.durationSeconds * 1000 : Infinity;
   const gen = new FleetGenerator(devices, { seed: o.seed, start, env: o.env, faults: o.faults, periodSeconds: o.intervalSeconds });
   const pub = new Publisher(broker, o.topicPrefix, o.maxInflight);
-  await pub.start();
+  await pub.start(o.credentials !== undefined);
   // The clock starts once the models are set up (10,000 devices take a few seconds): a real-time
   // run starting now sends what fell due meanwhile at once, and is judged from here.
   const setupMs = Date.now() - setup0;
