@@ -3,8 +3,10 @@
  * default rule pack -> HTTP API), at full speed, each on its own platform; and a scenario whose
  * expectation is wrong fails. The platform pins what a fast scenario needs: the demo registry
  * (rule scopes), and VIGIE_ALERT_MAX_LAG_SECONDS longer than a scenario's span, since an
- * accelerated night arrives within seconds with observation times hours old.
+ * accelerated night arrives within seconds with observation times hours old; and an API token
+ * the checker sends as a bearer token.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,7 +17,9 @@ import { formatReport } from '../simulators/scenario/check.ts';
 import { loadScenario, SCENARIOS_DIR } from '../simulators/scenario/schema.ts';
 import { startTestPlatform } from './helpers/platform.ts';
 
-const env = { VIGIE_REGISTRY: path.resolve('infra/demo/devices.yaml'), VIGIE_ALERT_MAX_LAG_SECONDS: String(2 * 86400), VIGIE_ALERT_TICK_MS: '300' };
+// The checker reads the API over real HTTP with a token, as `--token` / VIGIE_TOKEN does.
+const token = randomBytes(24).toString('hex');
+const env = { VIGIE_REGISTRY: path.resolve('infra/demo/devices.yaml'), VIGIE_ALERT_MAX_LAG_SECONDS: String(2 * 86400), VIGIE_ALERT_TICK_MS: '300', VIGIE_ADMIN_TOKEN: token };
 
 async function check(nameOrFile: string) {
   const scenario = loadScenario(nameOrFile);
@@ -24,7 +28,7 @@ async function check(nameOrFile: string) {
   const burst = scenario.speed === 'max';
   const tp = await startTestPlatform({ env: burst ? { ...env, VIGIE_ALERT_TICK_MS: '5000' } : env });
   try {
-    return await runAndCheck(scenario, { broker: { url: tp.platform.mqttUrl }, topicPrefix: tp.prefix, api: { url: tp.platform.httpUrl }, settleMs: burst ? 6000 : 1500, progress: false });
+    return await runAndCheck(scenario, { broker: { url: tp.platform.mqttUrl }, topicPrefix: tp.prefix, api: { url: tp.platform.httpUrl, token }, settleMs: burst ? 6000 : 1500, progress: false });
   } finally {
     await tp.stop();
   }

@@ -110,7 +110,13 @@ export function registerSimulate(program: Command): void {
           process.stdout.write(`scenario ${scenario.name}: ${r.fleet.published} messages published, observation times ${new Date(r.fleet.start + r.offsetMs).toISOString()} .. ${new Date(r.fleet.end + r.offsetMs).toISOString()}\n`);
           return;
         }
-        const report = await runAndCheck(scenario, { ...common, api: { url: o.api, token: o.token ?? process.env.VIGIE_TOKEN }, settleMs: (parseDuration(o.settle) ?? 6000) });
+        let report;
+        try {
+          report = await runAndCheck(scenario, { ...common, api: { url: o.api, token: o.token ?? process.env.VIGIE_TOKEN }, settleMs: parseDuration(o.settle) ?? 6000 });
+        } catch (err) {
+          // An unreachable API or a refused token is not a scenario result: exit 2, not 1.
+          fail(`check against ${o.api}: ${(err as Error).message}`);
+        }
         await writer?.close();
         process.stdout.write(o.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
         process.exitCode = report.ok ? 0 : 1;

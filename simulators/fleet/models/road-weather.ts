@@ -86,10 +86,12 @@ export function stepRoadWeather(s: RoadWeatherState, device: string, t: number, 
   const clear = 1 - s.cloud;
   const skyClear = 1 - clamp(w.cloud, 0, 1);
   const amplitude = 2 + 4 * clear;
-  const air = base + w.airOffset + amplitude * diurnal(lt.hour) + gaussian(random) * 0.1;
+  // Sample-to-sample jitter of the probes: a few hundredths of a degree (a probe resolves 0.1 °C);
+  // more white noise would make a surface hovering near 0 °C cross it back and forth every sample.
+  const air = base + w.airOffset + amplitude * diurnal(lt.hour) + gaussian(random) * 0.05;
   // Rain or snow moistens the air mass towards saturation.
   const depression = w.precipitation > 0 ? Math.min(w.dewDepression, 0.8) : w.dewDepression;
-  const dew = Math.min(air, air - depression + gaussian(random) * 0.1);
+  const dew = Math.min(air, air - depression + gaussian(random) * 0.05);
   const rh = clamp((100 * esat(dew)) / esat(air), 0, 100);
 
   // Surface energy balance, relaxed towards equilibrium with a one-hour time constant.
