@@ -185,10 +185,14 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
   }
   // Late deliveries still held are delivered at the end of a bounded run.
   if (!stopped && Number.isFinite(end)) for (const m of gen.drain()) await send(m);
-  await pub.close([...gen.nodes()].filter(([id]) => !skippedNodes.has(id)).map(([id, enc]) => {
-    const d = enc.death(Math.min(end, Date.now() - offset));
-    return { node: id, topic: d.topic, payload: offset ? shiftPayload(d.topic, d.payload as Buffer, offset) : (d.payload as Buffer) };
-  }));
+  const deaths = [...gen.nodes()].filter(([id]) => !skippedNodes.has(id)).map(([id, enc]) => {
+    const at = Math.min(end, Date.now() - offset);
+    const d = enc.death(at);
+    const payload = offset ? shiftPayload(d.topic, d.payload as Buffer, offset) : (d.payload as Buffer);
+    o.onMessage?.({ topic: d.topic, payload: d.payload as Buffer, at, device: id, node: id }, d.topic, payload);
+    return { node: id, topic: d.topic, payload };
+  });
+  await pub.close(deaths);
   process.removeListener('SIGINT', onSignal);
   process.removeListener('SIGTERM', onSignal);
   const wallMs = Date.now() - setup0 - setupMs;
