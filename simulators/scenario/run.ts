@@ -11,7 +11,7 @@ import type { Environment } from '../fleet/environment.ts';
 import { resolveFaults, type FaultSpec } from '../fleet/faults.ts';
 import type { SimMessage } from '../fleet/generator.ts';
 import { loadFleet, loadRegistryFile, runFleet, type FleetResult } from '../fleet/run.ts';
-import { latest, type ApiTarget } from './api.ts';
+import { latest, listAlerts, type ApiTarget } from './api.ts';
 import { checkScenario, type CheckReport } from './check.ts';
 import type { Scenario } from './schema.ts';
 
@@ -112,6 +112,8 @@ export interface ScenarioCheckOptions extends ScenarioRunOptions {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function runAndCheck(s: Scenario, o: ScenarioCheckOptions): Promise<CheckReport> {
+  // The API must answer (and accept the token) before anything is published.
+  await listAlerts(o.api, s.devices, Date.now() - 60_000, Date.now());
   const { offsetMs, lastObserved } = await runScenario(s, o);
   const startObs = Date.parse(s.start) + offsetMs;
   // Wait until every device's last delivered message is stored (a dropped-out device: its last one).
@@ -119,7 +121,11 @@ export async function runAndCheck(s: Scenario, o: ScenarioCheckOptions): Promise
   const waiting = new Map([...lastObserved].filter(([id]) => s.devices.includes(id)));
   while (waiting.size > 0 && Date.now() < deadline) {
     for (const [id, t] of waiting) {
-      const items = (await latest(o.api, id).catch(() => ({ items: [] }))).items;
+      // A device never heard yet is a 404; any other refusal ends the wait.
+      const items = (await latest(o.api, id).catch((err: Error) => {
+        if (/HTTP 404/.test(err.message)) return { items: [] };
+        throw err;
+      })).items;
       if (items.some((i) => Date.parse(i.time) >= t - 60_000)) waiting.delete(id);
     }
     if (waiting.size > 0) await sleep(250);
