@@ -21,7 +21,7 @@ interface Options extends BrokerFlags {
   modelTime?: string;
   speed?: string;
   prefix: string;
-  seed: string;
+  seed?: string;
   fault: string[];
   record?: string;
   credentials?: string;
@@ -54,7 +54,7 @@ export function registerSimulate(program: Command): void {
     .option('--model-time <instant>', 'run the device models from this instant (a January night) while observation times start at --from')
     .option('--speed <factor>', 'simulated seconds per real second (1, 60) or "max" (backfill as fast as the broker takes it); never runs ahead of now', undefined)
     .option('--prefix <prefix>', 'topic prefix (must match VIGIE_TOPIC_PREFIX)', '')
-    .option('--seed <n>', 'random seed: same seed, same messages', '1')
+    .option('--seed <n>', "random seed: same seed, same messages (default 1, or the scenario's own)")
     .option('--fault <spec>', 'inject a fault: type[:dev1+dev2][@from[..to]][,key=value] (repeatable), e.g. dropout:tc-rd910-pr40@1h..2h, late@0s,delay=20m,probability=0.2', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--credentials <file>', 'JSON {username: password} from `vigie credentials provision`: each device and gateway logs in as itself (otherwise --username/--password or MQTT_USERNAME/MQTT_PASSWORD, if set, for every connection)')
     .option('--record <file>', 'also write what is published to a recording (NDJSON, .gz to compress)')
@@ -84,7 +84,7 @@ export function registerSimulate(program: Command): void {
       // The recording keeps topics without the prefix and the delivery time as receive time.
       const recordTo = () =>
         o.record
-          ? ((writer = openWriter(o.record, { createdAt: new Date().toISOString(), source: `vigie simulate${o.scenario ? ` --scenario ${o.scenario}` : ''} --seed ${o.seed}` })),
+          ? ((writer = openWriter(o.record, { createdAt: new Date().toISOString(), source: `vigie simulate${o.scenario ? ` --scenario ${o.scenario}` : ''} --seed ${o.seed ?? 'default'}` })),
             (m: { at: number }, topic: string, payload: Buffer, offset: number) => writer!.write({ t: m.at + offset, topic, qos: 1, retain: false, payload }))
           : undefined;
       if (o.scenario) {
@@ -103,7 +103,7 @@ export function registerSimulate(program: Command): void {
         } catch (err) {
           fail((err as Error).message);
         }
-        const common = { endAt, credentials, broker, topicPrefix: o.prefix, speed, seed: o.seed === '1' ? undefined : Number(o.seed), extraFaults: faults, progress: o.progress, log: (l: string) => process.stderr.write(`${l}\n`), onRecord: rec };
+        const common = { endAt, credentials, broker, topicPrefix: o.prefix, speed, seed: o.seed === undefined ? undefined : Number(o.seed), extraFaults: faults, progress: o.progress, log: (l: string) => process.stderr.write(`${l}\n`), onRecord: rec };
         if (!o.check) {
           const r = await runScenario(scenario, common);
           await writer?.close();
@@ -141,7 +141,7 @@ export function registerSimulate(program: Command): void {
         intervalSeconds: o.interval ? seconds('--interval', o.interval) : undefined,
         durationSeconds: o.duration ? seconds('--duration', o.duration) : undefined,
         topicPrefix: o.prefix,
-        seed: Number(o.seed),
+        seed: Number(o.seed ?? 1),
         start,
         offsetMs,
         speed: parseSpeed(o.speed, 1),
