@@ -65,7 +65,7 @@ out(`  alerts   ${platform.httpUrl}/api/v1/alerts?state=firing  (live: /api/v1/a
 out(`  MQTT     ${platform.mqttUrl}  (publish to vigie/<deviceId>/telemetry)`);
 if (credentials) out(`  accounts ${Object.keys(credentials).length} simulated devices and gateways log in with their own credentials; yours: npx vigie device credentials create <id>`);
 out('  formats  TTS v3 (v3/+/devices/+/up), ChirpStack v4 (application/+/device/+/event/up), SenML (vigie/<id>/senml),');
-out('           Sparkplug B (spBv1.0/#), NGSI (vigie/ngsi, POST /ngsi/notify): see the README, "Wire formats"');
+out('           Sparkplug B (spBv1.0/#), NGSI (vigie/ngsi, POST /ngsi/notify): see docs/wire-formats.md, "Wire formats"');
 out(`  profiles ${platform.httpUrl}/api/v1/profiles   dead letters ${platform.httpUrl}/api/v1/dead-letters`);
 for (const note of notes) out(`  note     ${note}`);
 out('Press Ctrl+C to stop.');

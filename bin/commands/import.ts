@@ -19,7 +19,7 @@ export function registerImport(program: Command): void {
     });
   cmd
     .command('weather-csv <file>')
-    .description('road-weather station export: station;time;air_temperature;...;surface_state;... (README, "Simulators")')
+    .description('road-weather station export: station;time;air_temperature;...;surface_state;... (docs/simulators.md, "Simulators")')
     .requiredOption('-o, --out <file>', 'recording to write (.ndjson or .ndjson.gz; required)')
     .option('--zone <zone>', 'time zone of times written without one', 'Europe/Paris')
     .action(async (file: string, o: { out: string; zone: string }) => report(await importWeatherCsv(file, o.out, { zone: o.zone }), o.out));

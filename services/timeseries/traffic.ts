@@ -1,5 +1,5 @@
 /**
- * Traffic KPIs of a period per station, direction or lane (README, "Traffic KPIs"):
+ * Traffic KPIs of a period per station, direction or lane (docs/time-series.md, "Traffic KPIs"):
  * - total and heavy (PL, > 3.5 t) counts, %PL = heavy / total;
  * - flow in veh/h = vehicles / observed hours (observed hours = distinct periods x period);
  * - mean speed weighted by the vehicles of each period, over periods that have both a speed
