@@ -14,7 +14,7 @@
  */
 import type pg from 'pg';
 import { LOCAL_ZONE } from '../../schemas/time-zone.ts';
-import { holidaysBetween } from './holidays.ts';
+import { holidaysBetween } from '../../schemas/french-holidays.ts';
 import { FREE_FLOW_MAX_OCCUPANCY, FREE_FLOW_MIN_HEADWAY_S, V85_PERCENT, v85FromClasses, type SpeedClassCount } from './v85.ts';
 
 export { FREE_FLOW_MAX_OCCUPANCY };

@@ -2,6 +2,7 @@
  * Local time in Europe/Paris, French public holidays and school holidays: what decides whether
  * a school is occupied and which traffic profile a day follows. Intl only, no dependency.
  */
+import { isFrenchHoliday } from '../../schemas/french-holidays.ts';
 
 const fmt = new Intl.DateTimeFormat('en-GB', {
   timeZone: 'Europe/Paris',
@@ -39,45 +40,11 @@ export function parisTime(ms: number): LocalTime {
   return { ...lt, hour: lt.hour + (ms / 60_000 - minute) / 60 };
 }
 
-/** Easter Sunday (Gregorian computus, Meeus/Jones/Butcher algorithm). */
-function easter(year: number): Date {
-  const a = year % 19;
-  const b = Math.floor(year / 100);
-  const c = year % 100;
-  const d = Math.floor(b / 4);
-  const e = b % 4;
-  const f = Math.floor((b + 8) / 25);
-  const g = Math.floor((b - f + 1) / 3);
-  const h = (19 * a + b - d - g + 15) % 30;
-  const i = Math.floor(c / 4);
-  const k = c % 4;
-  const l = (32 + 2 * e + 2 * i - h - k) % 7;
-  const m = Math.floor((a + 11 * h + 22 * l) / 451);
-  const month = Math.floor((h + l - 7 * m + 114) / 31);
-  const day = ((h + l - 7 * m + 114) % 31) + 1;
-  return new Date(Date.UTC(year, month - 1, day));
-}
+/** French public holidays (Code du travail L3133-1): 11 days, three of them after Easter. */
+export const isPublicHoliday = isFrenchHoliday;
 
 const iso = (d: Date) => d.toISOString().slice(0, 10);
 const plusDays = (d: Date, n: number) => new Date(d.getTime() + n * 86_400_000);
-const holidayCache = new Map<number, Set<string>>();
-
-/** French public holidays (Code du travail L3133-1): 11 days, three of them after Easter. */
-export function isPublicHoliday(date: string): boolean {
-  const year = Number(date.slice(0, 4));
-  let set = holidayCache.get(year);
-  if (!set) {
-    const e = easter(year);
-    set = new Set([
-      `${year}-01-01`, `${year}-05-01`, `${year}-05-08`, `${year}-07-14`, `${year}-08-15`, `${year}-11-01`, `${year}-11-11`, `${year}-12-25`,
-      iso(plusDays(e, 1)), // Easter Monday
-      iso(plusDays(e, 39)), // Ascension
-      iso(plusDays(e, 50)), // Whit Monday
-    ]);
-    holidayCache.set(year, set);
-  }
-  return set.has(date);
-}
 
 /**
  * School holidays of zone A (académie de Poitiers, where the demo fleet stands), from the
