@@ -72,12 +72,18 @@ out('Press Ctrl+C to stop.');
 out('');
 // The fleet's progress lines stay quiet; a failed publish is shown with its reason.
 const fleetLog = logger.child({ component: 'simulator' });
+// The device models play a clear January night (VIGIE_DEMO_MODEL_TIME to choose another
+// instant), stamped with today's times, so the winter-service rules have something to say
+// whatever the season or the hour the demo runs at.
+const modelStart = Date.parse(process.env.VIGIE_DEMO_MODEL_TIME || '2026-01-13T01:00:00+01:00');
 const fleet = runFleet({
   url: platform.mqttUrl,
   registryPath: registry,
   intervalSeconds: 5,
   topicPrefix: config.mqtt.topicPrefix,
   seed: 1,
+  start: modelStart,
+  offsetMs: Math.floor(Date.now() / 1000) * 1000 - modelStart,
   credentials,
   log: (line) => {
     if (line.startsWith('publish failed')) fleetLog.warn(line);
