@@ -1,7 +1,7 @@
 /**
  * npm run bench:flood
  *
- * A flood of garbage on one topic against valid traffic on others (README, "Robustness"): one
+ * A flood of garbage on one topic against valid traffic on others (docs/wire-formats.md, "Robustness"): one
  * MQTT subscription is one FIFO at the broker and acks leave only after commit, so what a
  * flood can do is make valid messages queue behind it. Prints JSON: how fast distinct garbage
  * drains, how fast the same volume of valid messages does, and the publish-to-stored latency

@@ -1,7 +1,7 @@
 /**
  * npm run fuzz [-- --pure 100000 --platform 20000 --http 20000 --seed 1]
  *
- * The large fuzzing pass (README, "Robustness"): generated payloads of every wire format through
+ * The large fuzzing pass (docs/wire-formats.md, "Robustness"): generated payloads of every wire format through
  * the decode path, then published to a real platform (the machine's PostgreSQL and Mosquitto)
  * among valid messages that must all be stored, then generated query strings on every GET
  * route. Prints JSON; exits non-zero if any payload crashed, any valid message was lost or any

@@ -65,19 +65,25 @@ out(`  alerts   ${platform.httpUrl}/api/v1/alerts?state=firing  (live: /api/v1/a
 out(`  MQTT     ${platform.mqttUrl}  (publish to vigie/<deviceId>/telemetry)`);
 if (credentials) out(`  accounts ${Object.keys(credentials).length} simulated devices and gateways log in with their own credentials; yours: npx vigie device credentials create <id>`);
 out('  formats  TTS v3 (v3/+/devices/+/up), ChirpStack v4 (application/+/device/+/event/up), SenML (vigie/<id>/senml),');
-out('           Sparkplug B (spBv1.0/#), NGSI (vigie/ngsi, POST /ngsi/notify): see the README, "Wire formats"');
+out('           Sparkplug B (spBv1.0/#), NGSI (vigie/ngsi, POST /ngsi/notify): see docs/wire-formats.md, "Wire formats"');
 out(`  profiles ${platform.httpUrl}/api/v1/profiles   dead letters ${platform.httpUrl}/api/v1/dead-letters`);
 for (const note of notes) out(`  note     ${note}`);
 out('Press Ctrl+C to stop.');
 out('');
 // The fleet's progress lines stay quiet; a failed publish is shown with its reason.
 const fleetLog = logger.child({ component: 'simulator' });
+// The device models play a clear January night (VIGIE_DEMO_MODEL_TIME to choose another
+// instant), stamped with today's times, so the winter-service rules have something to say
+// whatever the season or the hour the demo runs at.
+const modelStart = Date.parse(process.env.VIGIE_DEMO_MODEL_TIME || '2026-01-13T01:00:00+01:00');
 const fleet = runFleet({
   url: platform.mqttUrl,
   registryPath: registry,
   intervalSeconds: 5,
   topicPrefix: config.mqtt.topicPrefix,
   seed: 1,
+  start: modelStart,
+  offsetMs: Math.floor(Date.now() / 1000) * 1000 - modelStart,
   credentials,
   log: (line) => {
     if (line.startsWith('publish failed')) fleetLog.warn(line);

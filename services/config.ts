@@ -26,7 +26,7 @@ export const configSchema = z.object({
   MQTT_USERNAME: z.string().optional(),
   MQTT_PASSWORD: z.string().optional(),
   VIGIE_DATA_DIR: z.string().default('./data'),
-  VIGIE_HTTP_HOST: z.string().default('127.0.0.1').describe('Address the API listens on. Loopback by default; another address is refused until authentication is configured (README, "Security").'),
+  VIGIE_HTTP_HOST: z.string().default('127.0.0.1').describe('Address the API listens on. Loopback by default; another address is refused until authentication is configured (docs/security.md, "Security").'),
   VIGIE_HTTP_PORT: int(3000, 0, 65535),
   VIGIE_MQTT_PORT: int(1883, 0, 65535),
   VIGIE_EMBEDDED_PG_PORT: int(0, 0, 65535),
@@ -76,7 +76,7 @@ export const configSchema = z.object({
   VIGIE_HTTP_REQUEST_TIMEOUT_MS: int(30_000, 0, 3_600_000).describe('Longest time to receive a whole request (slow-client guard; responses such as streams are not bounded).'),
   VIGIE_HTTP_TRUST_PROXY: z.string().default('').describe('Reverse proxies whose X-Forwarded-For is believed (addresses or CIDR, comma-separated; `true` for any): client addresses for rate limits, /metrics and the audit log.'),
 
-  // --- Wire formats (README, "Wire formats"): topic routes, device profiles, per-format options. ---
+  // --- Wire formats (docs/wire-formats.md, "Wire formats"): topic routes, device profiles, per-format options. ---
   VIGIE_ROUTES: z.string().default('').describe('Extra topic routes, `filter=decoder` pairs separated by commas, tried before the defaults.'),
   VIGIE_DEFAULT_ROUTES: bool(true).describe('Subscribe the standard topics of every wire format (native, SenML, NGSI, TTS v3, ChirpStack v4, Sparkplug B).'),
   VIGIE_PROFILES_DIR: z.string().optional().describe('Folder of extra device profiles (*.yaml); a profile there replaces a built-in one of the same name.'),
@@ -87,7 +87,7 @@ export const configSchema = z.object({
   VIGIE_NGSI_LOCAL_ZONE: z.string().default('UTC').describe('Time zone of NGSI date-times sent without one (the Smart Data Models write them in UTC).'),
   VIGIE_REPLAY_MAX: int(1000, 1, 100_000).describe('Most dead letters one POST /api/v1/dead-letters/replay re-runs.'),
 
-  // --- Alerting (services/alerting, README, "Alerting") ---
+  // --- Alerting (services/alerting, docs/alerting.md, "Alerting") ---
   VIGIE_ALERTING: bool(true).describe('Run the alerting engine.'),
   VIGIE_RULES_DIR: z.string().default('rules').describe('Folder of rule files (*.yaml, *.yml, *.json), versioned with the deployment.'),
   VIGIE_ALERT_TICK_MS: int(5000, 100, 3_600_000).describe('Timer for what only time reveals: missing data, `for` expiry, escalation.'),
@@ -131,7 +131,7 @@ export const configSchema = z.object({
   VIGIE_INFLUX_MAX_BUFFER: int(200_000, 1, 50_000_000).describe('Points held while InfluxDB is slow or down; beyond it the oldest are dropped and counted.'),
   VIGIE_INFLUX_TIMEOUT_MS: int(10_000, 100, 600_000).describe('Write request timeout.'),
 
-  // --- Embedded broker security (README, "Devices and the broker"; services/broker-auth) ---
+  // --- Embedded broker security (docs/security.md, "Devices and the broker"; services/broker-auth) ---
   VIGIE_MQTT_AUTH: z.enum(['on', 'off']).default('on').describe('Embedded broker: every client authenticates and stays inside its topics. `off`: anonymous clients may publish and subscribe ingest topics (loopback only).'),
   VIGIE_MQTT_HOST: z.string().optional().describe('Embedded broker listen address. Default: 0.0.0.0 once a device can log in (an active broker credential, or VIGIE_MQTT_TLS_CA), else 127.0.0.1.'),
   VIGIE_MQTT_AUTH_CACHE_SECONDS: int(30, 0, 3600).describe('How long a verified password is remembered, and how often revoked credentials are disconnected.'),

@@ -3,7 +3,7 @@
  * device must not starve everyone else): garbage costs a
  * failed parse and a dead-letter row, never a retry, a blocked acknowledgement or a crash.
  * How fast it drains and how long valid messages wait meanwhile are figures of
- * `npm run bench:flood` (README, "Robustness"), not assertions here.
+ * `npm run bench:flood` (docs/wire-formats.md, "Robustness"), not assertions here.
  */
 import { randomBytes } from 'node:crypto';
 import t from 'tap';

@@ -7,7 +7,7 @@
 import { PanelBuilder as StateTimelinePanel } from '@grafana/grafana-foundation-sdk/statetimeline';
 import { PanelBuilder as TablePanel } from '@grafana/grafana-foundation-sdk/table';
 import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries';
-import { frenchHolidays } from '../../services/timeseries/holidays.ts';
+import { frenchHolidays } from '../../schemas/french-holidays.ts';
 import { dashboard, valueMap } from './common.ts';
 import { sql } from './postgres-query.ts';
 import { agg, tieredSql } from './tiered.ts';

@@ -5,7 +5,7 @@
  */
 import { PanelBuilder as TablePanel } from '@grafana/grafana-foundation-sdk/table';
 import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries';
-import { frenchHolidays } from '../../services/timeseries/holidays.ts';
+import { frenchHolidays } from '../../schemas/french-holidays.ts';
 import { FREE_FLOW_MAX_OCCUPANCY, V85_PERCENT } from '../../services/timeseries/v85.ts';
 import { dashboard } from './common.ts';
 import { stationsMap } from './geomap.ts';

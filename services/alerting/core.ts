@@ -3,7 +3,7 @@
  * state (rule, device, channel) in, transitions out. No I/O and no clock of its own: callers
  * pass the observed times and "now", which makes it deterministic and testable.
  *
- * Time rules (documented in README, "Alerting"):
+ * Time rules (documented in docs/alerting.md, "Alerting"):
  * - Conditions and `for` durations run on observed time. A key evaluates an observation only
  *   if it is not older than the key's last evaluation: late, out-of-order points update the
  *   memory (latest values, rate history) but never rewrite the live state backwards.

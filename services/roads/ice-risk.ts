@@ -45,7 +45,7 @@ export const SURFACE_STATES: Record<number, string> = {
   14: 'absorptionAtDewpoint',
 };
 
-/** What each essSurfaceStatus code says about ice (the table of the README, "Road conditions now"). */
+/** What each essSurfaceStatus code says about ice (the table of the docs/time-series.md, "Road conditions now"). */
 export const SURFACE_STATE_ROLE: Record<number, 'no-reading' | 'dry' | 'moisture' | 'ice' | 'snow' | 'frost' | 'watch' | 'dew'> = {
   0: 'no-reading',
   1: 'no-reading',

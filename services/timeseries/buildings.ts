@@ -19,7 +19,7 @@
  */
 import type pg from 'pg';
 import { METRICS } from '../../schemas/index.ts';
-import { holidaysBetween } from './holidays.ts';
+import { holidaysBetween } from '../../schemas/french-holidays.ts';
 
 export type CounterMetric = 'energy' | 'water_volume';
 export type ConsumptionBucket = 'hour' | 'day' | 'week' | 'month';

@@ -17,7 +17,7 @@
  */
 import type pg from 'pg';
 import { LOCAL_ZONE } from '../../schemas/time-zone.ts';
-import { holidaysBetween } from './holidays.ts';
+import { holidaysBetween } from '../../schemas/french-holidays.ts';
 import { rollupRelation } from './series.ts';
 
 /**

@@ -1,5 +1,5 @@
 /**
- * Traffic KPIs of a period per station, direction or lane (README, "Traffic KPIs"):
+ * Traffic KPIs of a period per station, direction or lane (docs/time-series.md, "Traffic KPIs"):
  * - total and heavy (PL, > 3.5 t) counts, %PL = heavy / total;
  * - flow in veh/h = vehicles / observed hours (observed hours = distinct periods x period);
  * - mean speed weighted by the vehicles of each period, over periods that have both a speed
@@ -14,7 +14,7 @@
  */
 import type pg from 'pg';
 import { LOCAL_ZONE } from '../../schemas/time-zone.ts';
-import { holidaysBetween } from './holidays.ts';
+import { holidaysBetween } from '../../schemas/french-holidays.ts';
 import { FREE_FLOW_MAX_OCCUPANCY, FREE_FLOW_MIN_HEADWAY_S, V85_PERCENT, v85FromClasses, type SpeedClassCount } from './v85.ts';
 
 export { FREE_FLOW_MAX_OCCUPANCY };

@@ -24,7 +24,7 @@ export const NOT_PRELOADED_ADMIN_URL = process.env.TEST_NOT_PRELOADED_URL || PLA
 
 export const TIMESCALE_MISSING_MESSAGE =
   'TEST_TIMESCALE_URL is not set: the TimescaleDB-mode tests need the admin URL of a PostgreSQL server with timescaledb in ' +
-  'shared_preload_libraries (see the README, "Tests and benchmarks", for starting one). Set TEST_TIMESCALE_SKIP=1 to skip them knowingly.';
+  'shared_preload_libraries (see docs/performance.md, "Tests and benchmarks", for starting one). Set TEST_TIMESCALE_SKIP=1 to skip them knowingly.';
 
 /** The reason TimescaleDB-mode tests are skipped, or false when they must run. */
 export function timescaleSkipReason(): string | false {

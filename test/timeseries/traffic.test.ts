@@ -6,7 +6,7 @@
 import t from 'tap';
 import type { TrafficKpiRow } from '../../services/timeseries/traffic.ts';
 import type { TmjaRow } from '../../services/timeseries/tmja.ts';
-import { frenchHolidays } from '../../services/timeseries/holidays.ts';
+import { frenchHolidays } from '../../schemas/french-holidays.ts';
 import { insertRows, type Row } from '../helpers/observations.ts';
 import { startTestPlatform } from '../helpers/platform.ts';
 import { waitFor } from '../helpers/wait.ts';

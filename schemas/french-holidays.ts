@@ -1,7 +1,7 @@
 /**
- * French public holidays (Code du travail L3133-1), for TMJO (traffic on working days) and the
- * occupancy fallback of school buildings. Easter by the anonymous Gregorian algorithm
- * (Meeus/Jones/Butcher).
+ * French public holidays (Code du travail L3133-1), for TMJO (traffic on working days), the
+ * occupancy fallback of school buildings and the simulators' day profiles. Easter by the
+ * anonymous Gregorian algorithm (Meeus/Jones/Butcher). Pure: no I/O, shared by every part.
  */
 function easterSunday(year: number): Date {
   const a = year % 19;
@@ -35,4 +35,14 @@ export function holidaysBetween(from: Date, to: Date): string[] {
   const out: string[] = [];
   for (let y = from.getUTCFullYear() - 1; y <= to.getUTCFullYear() + 1; y++) out.push(...frenchHolidays(y));
   return out;
+}
+
+const holidayCache = new Map<number, Set<string>>();
+
+/** True when the YYYY-MM-DD local date is a national holiday. */
+export function isFrenchHoliday(date: string): boolean {
+  const year = Number(date.slice(0, 4));
+  let set = holidayCache.get(year);
+  if (!set) holidayCache.set(year, (set = new Set(frenchHolidays(year))));
+  return set.has(date);
 }
