@@ -1,4 +1,8 @@
-/** Inserting observation fixtures straight into the store (the rollup trigger still fires). */
+/**
+ * Inserting observation fixtures straight into the store, through the `observations` and
+ * `latest_observations` views (their insert triggers resolve series and mark stale rollup hours,
+ * as the ingest does).
+ */
 import type pg from 'pg';
 
 export interface Row {
@@ -19,13 +23,12 @@ export async function insertRows(pool: pg.Pool, rows: Row[]): Promise<void> {
       [part.map((r) => r.device), part.map((r) => r.metric), part.map((r) => r.channel ?? ''), part.map((r) => new Date(r.time).toISOString()), part.map((r) => r.value)],
     );
   }
-  // latest_observations feeds the size guard and "now" views, as the ingest would.
+  // latest_observations feeds the size guard and "now" views, as the ingest would (its insert
+  // trigger keeps the newest value per series).
   await pool.query(
     `insert into latest_observations (device_id, metric, channel, time, received_at, value, quality)
      select distinct on (device_id, metric, channel) device_id, metric, channel, time, received_at, value, quality
-       from observations where device_id = any($1) order by device_id, metric, channel, time desc
-     on conflict (device_id, metric, channel) do update set time = excluded.time, value = excluded.value
-       where excluded.time >= latest_observations.time`,
+       from observations where device_id = any($1) order by device_id, metric, channel, time desc`,
     [[...new Set(rows.map((r) => r.device))]],
   );
 }

@@ -25,8 +25,8 @@ t.test('TimescaleDB and plain PostgreSQL return the same answers', { skip: avail
   t.equal(plain.platform.timescale, false);
   t.equal(ts.platform.timescale, true);
   const { rows: caggs } = await ts.platform.pool.query(`select view_name from timescaledb_information.continuous_aggregates order by 1`);
-  t.same(caggs.map((r) => r.view_name), ['cagg_daily', 'cagg_hourly']);
-  const { rows: jobs } = await ts.platform.pool.query(`select proc_name from timescaledb_information.jobs where hypertable_name = 'observations' order by 1`);
+  t.same(caggs.map((r) => r.view_name), ['cagg_series_daily', 'cagg_series_hourly']);
+  const { rows: jobs } = await ts.platform.pool.query(`select proc_name from timescaledb_information.jobs where hypertable_name = 'observation_values' order by 1`);
   t.ok(jobs.some((j) => j.proc_name === 'policy_compression'), 'compression policy');
 
   const data: Row[] = [
@@ -49,12 +49,12 @@ t.test('TimescaleDB and plain PostgreSQL return the same answers', { skip: avail
     await insertRows(tp.platform.pool, data);
   }
   // Materialize part of the TimescaleDB aggregates, then add late data, as in production.
-  await ts.platform.pool.query(`call refresh_continuous_aggregate('cagg_hourly', '2026-03-01', '2026-04-01')`);
-  await ts.platform.pool.query(`call refresh_continuous_aggregate('cagg_daily', '2026-03-01', '2026-04-01')`);
+  await ts.platform.pool.query(`call refresh_continuous_aggregate('cagg_series_hourly', '2026-03-01', '2026-04-01')`);
+  await ts.platform.pool.query(`call refresh_continuous_aggregate('cagg_series_daily', '2026-03-01', '2026-04-01')`);
   const late: Row[] = [{ device: 'tc-m', metric: 'vehicle_count', channel: 'lane1', time: '2026-03-29T10:03:00Z', value: 99 }];
   for (const tp of [plain, ts]) await insertRows(tp.platform.pool, late);
-  await ts.platform.pool.query(`call refresh_continuous_aggregate('cagg_hourly', '2026-03-29', '2026-03-30')`);
-  await ts.platform.pool.query(`call refresh_continuous_aggregate('cagg_daily', '2026-03-28', '2026-03-31')`);
+  await ts.platform.pool.query(`call refresh_continuous_aggregate('cagg_series_hourly', '2026-03-29', '2026-03-30')`);
+  await ts.platform.pool.query(`call refresh_continuous_aggregate('cagg_series_daily', '2026-03-28', '2026-03-31')`);
 
   const urls = [
     '/api/v1/series?device=tc-m&metric=vehicle_count,mean_speed&from=2026-03-28T00:00:00%2B01:00&to=2026-03-31T00:00:00%2B02:00&bucket=1d&agg=avg,min,max,sum,count,last',
