@@ -1,6 +1,6 @@
 /**
- * One commit of the ingest path: observations, latest values, stale rollup hours, dead
- * letters and device last-seen, in one transaction. Array parameters with `unnest` keep it one
+ * One commit of the ingest path: observations (with the batch's receive time and stale rollup
+ * hours), latest values, dead letters and device last-seen, in one transaction. Array parameters with `unnest` keep it one
  * round trip per table whatever the batch size; `on conflict do nothing` makes redelivery
  * idempotent. Observation rows are narrow (services/store/migrations/once/050_narrow_observations.sql):
  * series ids are resolved before the transaction (services/store/series-ids.ts).
@@ -90,15 +90,16 @@ async function narrowRows(pool: pg.Pool, batch: Batch): Promise<NarrowRows> {
 async function insertObservations(client: pg.PoolClient, r: NarrowRows): Promise<void> {
   // Rows in key order: concurrent commits (VIGIE_CONCURRENT_COMMITS) that meet on the same
   // keys, as a redelivery can, then lock them in the same order and wait rather than deadlock.
-  // The batch's receive time is the newest of its messages (one ingest_batches row per commit).
+  // The batch's receive time is the newest of its messages (one ingest_batches row per commit),
+  // and the row lists the hours it made stale for the plain-PostgreSQL rollup worker.
   await client.query(
-    `with b as (insert into ingest_batches (received_at) values ($5) returning id)
+    `with b as (insert into ingest_batches (received_at, stale_series, stale_hours) values ($5, $6, $7) returning id)
      insert into observation_values (time, value, series_id, batch_id, quality)
      select t, v, s, (select id from b), nullif(q, 0)
        from unnest($1::int4[], $2::timestamptz[], $3::float8[], $4::int2[]) as u(s, t, v, q)
       order by s, t
      on conflict do nothing`,
-    [r.series, r.time, r.value, r.quality, r.receivedAt],
+    [r.series, r.time, r.value, r.quality, r.receivedAt, r.hours?.series ?? null, r.hours?.hour ?? null],
   );
   // Newest per series wins; a late (older) observation never replaces a newer latest value.
   const latest = [...r.newest.entries()].sort((a, b) => a[0] - b[0]);
@@ -110,12 +111,6 @@ async function insertObservations(client: pg.PoolClient, r: NarrowRows): Promise
        where excluded.time >= latest_values.time`,
     [latest.map((l) => l[0]), latest.map((l) => r.time[l[1]]), latest.map((l) => r.value[l[1]]), latest.map((l) => r.quality[l[1]]), r.receivedAt],
   );
-  if (r.hours) {
-    await client.query(
-      `insert into rollup_dirty (series_id, hour) select * from unnest($1::int4[], $2::timestamptz[]) on conflict do nothing`,
-      [r.hours.series, r.hours.hour],
-    );
-  }
 }
 
 async function insertDeadLetters(client: pg.PoolClient, batch: Batch): Promise<void> {

@@ -8,7 +8,32 @@
 import type pg from 'pg';
 import { withTransaction } from '../store/transaction.ts';
 
+/**
+ * Moves the stale hours listed by committed ingest batches into rollup_dirty (claimed with
+ * `skip locked`, so concurrent workers take different batches). Returns the batches claimed.
+ */
+export async function claimStaleBatches(pool: pg.Pool, limit = 200): Promise<number> {
+  return withTransaction(pool, async (client) => {
+    const { rows } = await client.query<{ id: number }>(
+      `select id from ingest_batches where stale_series is not null order by id limit $1 for update skip locked`,
+      [limit],
+    );
+    if (rows.length === 0) return 0;
+    const ids = rows.map((r) => r.id);
+    await client.query(
+      `insert into rollup_dirty (series_id, hour)
+       select distinct u.series_id, u.hour from ingest_batches b, unnest(b.stale_series, b.stale_hours) as u(series_id, hour)
+        where b.id = any($1::int4[]) order by 1, 2
+       on conflict do nothing`,
+      [ids],
+    );
+    await client.query(`update ingest_batches set stale_series = null, stale_hours = null where id = any($1::int4[])`, [ids]);
+    return ids.length;
+  });
+}
+
 export async function refreshDirtyRollups(pool: pg.Pool, limit = 5000): Promise<number> {
+  while ((await claimStaleBatches(pool)) > 0);
   return withTransaction(pool, async (client) => {
     const { rows } = await client.query<{ series_id: number; hour: Date }>(
       `select series_id, hour from rollup_dirty order by hour limit $1 for update skip locked`,
@@ -57,6 +82,7 @@ export async function refreshDirtyRollups(pool: pg.Pool, limit = 5000): Promise<
 export async function rebuildRollups(pool: pg.Pool): Promise<void> {
   return withTransaction(pool, async (client) => {
     await client.query('truncate rollup_hourly, rollup_daily, rollup_dirty');
+    await client.query('update ingest_batches set stale_series = null, stale_hours = null where stale_series is not null');
     await client.query(
       `insert into rollup_hourly
        select series_id, date_trunc('hour', time, 'UTC'), count(*), sum(value), min(value), max(value),

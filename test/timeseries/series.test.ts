@@ -90,9 +90,9 @@ t.test('late data lands in its bucket, in the rollups too', async (t) => {
   await insertRows(pool, [{ device: 'rws-agg', metric: 'surface_temperature', time: '2026-02-02T08:59:00Z', value: 42 }]);
   t.same((await series(url)).body.series[0]!.points[0], { time: '2026-02-02T08:00:00.000Z', count: 11, max: 42 }, 'real time before the worker');
   await settle();
-  const { rows } = await pool.query(`select n, max from rollup_hourly where device_id = 'rws-agg' and bucket = '2026-02-02T08:00:00Z'`);
+  const { rows } = await pool.query(`select n, max from rollup_hourly h join series s on s.id = h.series_id where s.device_id = 'rws-agg' and bucket = '2026-02-02T08:00:00Z'`);
   t.same(rows, [{ n: 11, max: 42 }], 'the worker recomputed the touched hour');
-  const { rows: day } = await pool.query(`select n from rollup_daily where device_id = 'rws-agg'`);
+  const { rows: day } = await pool.query(`select n from rollup_daily r join series s on s.id = r.series_id where s.device_id = 'rws-agg'`);
   t.same(day, [{ n: 11 }], 'and its local day');
   t.same((await series(url)).body.series[0]!.points[0], { time: '2026-02-02T08:00:00.000Z', count: 11, max: 42 });
 });

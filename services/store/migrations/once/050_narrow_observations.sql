@@ -20,10 +20,16 @@ create index series_metric_idx on series (metric, device_id);
 
 -- The receive time is kept per commit, not per row: every observation of a batch shares the
 -- receive time of the batch's newest message (the API's `receivedAt` of a raw observation).
+-- On plain PostgreSQL the batch also lists the (series, UTC hour) pairs it touched, until the
+-- rollup worker has moved them to rollup_dirty: stale hours cost the commit two array
+-- parameters of this one row, not an index insertion per pair (and no lock the worker holds).
 create table ingest_batches (
-  id          integer generated always as identity primary key,
-  received_at timestamptz not null
+  id           integer generated always as identity primary key,
+  received_at  timestamptz not null,
+  stale_series integer[],
+  stale_hours  timestamptz[]
 );
+create index ingest_batches_stale_idx on ingest_batches (id) where stale_series is not null;
 
 -- Columns ordered for alignment (8 + 8 + 4 + 4 bytes, then the rarely present quality).
 -- One primary key serves both idempotency (redelivery is `on conflict do nothing`) and range
@@ -38,14 +44,15 @@ create table observation_values (
   constraint observation_values_pkey primary key (series_id, time)
 );
 
--- Latest value per series, upserted once per batch (newest wins).
+-- Latest value per series, upserted once per batch (newest wins). Half-empty pages leave
+-- room for HOT updates (no index entry per update: only the key is indexed).
 create table latest_values (
   series_id   integer          primary key,
   time        timestamptz      not null,
   received_at timestamptz      not null,
   value       double precision not null,
   quality     smallint         not null default 0
-);
+) with (fillfactor = 50);
 
 -- Copy what the previous layout holds. Old rollups keyed by text become keyed by series.
 alter table observations rename to observations_v1;
@@ -103,7 +110,8 @@ create table rollup_hourly (
 );
 create table rollup_daily (like rollup_hourly including all);
 
--- Hours whose rollup is stale, marked once per batch by the ingest (plain PostgreSQL only).
+-- Hours whose rollup is stale (plain PostgreSQL only): moved here from ingest_batches by the
+-- rollup worker, or marked by inserts through the observations view.
 create table rollup_dirty (
   series_id integer     not null,
   hour      timestamptz not null,

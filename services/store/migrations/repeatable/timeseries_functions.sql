@@ -1,22 +1,29 @@
 -- Real-time rollups on plain PostgreSQL (what TimescaleDB's real-time aggregation does for
 -- continuous aggregates): materialized buckets that are not stale, plus stale hours
 -- aggregated from raw rows on the fly. rollup_dirty is small (only what the worker has not
--- reached yet), so the raw part stays cheap. Stale hours are marked once per ingest batch
--- (services/store/write-batch.ts), not by a trigger.
+-- reached yet), so the raw part stays cheap. Stale hours are those in rollup_dirty and those
+-- listed by ingest batches the worker has not claimed yet (services/store/write-batch.ts).
+create or replace view rollup_stale as
+select series_id, hour from rollup_dirty
+union
+select u.series_id, u.hour
+  from ingest_batches b, unnest(b.stale_series, b.stale_hours) as u(series_id, hour)
+ where b.stale_series is not null;
+
 create or replace view series_hourly_by_id as
 select h.series_id, h.bucket, h.n, h.sum, h.min, h.max, h.first_time, h.first_value, h.last_time, h.last_value
   from rollup_hourly h
- where not exists (select 1 from rollup_dirty d where d.series_id = h.series_id and d.hour = h.bucket)
+ where not exists (select 1 from rollup_stale d where d.series_id = h.series_id and d.hour = h.bucket)
 union all
 select d.series_id, d.hour, count(*), sum(o.value), min(o.value), max(o.value),
        min(o.time), (array_agg(o.value order by o.time))[1], max(o.time), (array_agg(o.value order by o.time desc))[1]
-  from rollup_dirty d
+  from rollup_stale d
   join observation_values o on o.series_id = d.series_id and o.time >= d.hour and o.time < d.hour + interval '1 hour'
  group by d.series_id, d.hour;
 
 create or replace view series_daily_by_id as
 with stale as (
-  select distinct series_id, date_trunc('day', hour, 'Europe/Paris') as day from rollup_dirty
+  select distinct series_id, date_trunc('day', hour, 'Europe/Paris') as day from rollup_stale
 )
 select r.series_id, r.bucket, r.n, r.sum, r.min, r.max, r.first_time, r.first_value, r.last_time, r.last_value
   from rollup_daily r
