@@ -6,6 +6,7 @@ import { registerBacktest } from './commands/backtest.ts';
 import { registerExport } from './commands/export.ts';
 import { registerSimulate } from './commands/simulate.ts';
 import { registerStart } from './commands/start.ts';
+import { registerToken } from './commands/token.ts';
 
 const program = new Command();
 program.name('vigie').description('Telemetry platform for connected departmental roads and public buildings').showHelpAfterError();
@@ -13,4 +14,5 @@ registerStart(program);
 registerSimulate(program);
 registerBacktest(program);
 registerExport(program);
+registerToken(program);
 await program.parseAsync(process.argv);

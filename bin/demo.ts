@@ -1,11 +1,14 @@
 /**
  * `npm run demo`: the platform on embedded defaults plus the simulated fleet publishing to it
- * every few seconds, so a newcomer sees live values at once.
+ * every few seconds, so a newcomer sees live values at once. The API needs a token: unless
+ * VIGIE_ADMIN_TOKEN is set, a fresh admin token is made for this run (stored hashed, as
+ * VIGIE_ADMIN_TOKEN would be) and printed once; the previous run's stops working.
  */
 import path from 'node:path';
 import { loadConfig } from '../services/config.ts';
 import { createLogger } from '../services/logger.ts';
 import { freePort, portIsFree } from '../services/embedded/free-port.ts';
+import { newTokenString } from '../services/auth/tokens.ts';
 import { startPlatform } from '../services/platform.ts';
 import { runFleet } from '../simulators/fleet/run.ts';
 
@@ -25,8 +28,11 @@ async function demoPort(name: 'VIGIE_MQTT_PORT' | 'VIGIE_HTTP_PORT', preferred: 
   return String(port);
 }
 
+const givenToken = process.env.VIGIE_ADMIN_TOKEN;
+const adminToken = givenToken || newTokenString().token;
 const config = loadConfig({
   ...process.env,
+  VIGIE_ADMIN_TOKEN: adminToken,
   VIGIE_REGISTRY: registry,
   VIGIE_LOG_LEVEL: process.env.VIGIE_LOG_LEVEL || 'warn',
   VIGIE_MQTT_PORT: process.env.MQTT_URL ? process.env.VIGIE_MQTT_PORT : await demoPort('VIGIE_MQTT_PORT', 1883),
@@ -43,10 +49,14 @@ try {
 const out = (line: string) => process.stdout.write(`${line}\n`);
 out('');
 out(`Vigie demo is running (data in ${config.dataDir}, TimescaleDB: ${platform.timescale ? 'yes' : 'no'})`);
+out(givenToken ? '  token    the value of VIGIE_ADMIN_TOKEN (admin)' : `  token    ${adminToken}`);
+if (!givenToken) out('           admin token for this run, shown once (the next demo replaces it; vigie token create makes lasting ones)');
+out(`  try      curl -H "Authorization: Bearer ${givenToken ? '$VIGIE_ADMIN_TOKEN' : adminToken}" ${platform.httpUrl}/api/v1/devices`);
 out(`  API      ${platform.httpUrl}/api/v1/devices`);
 out(`  latest   ${platform.httpUrl}/api/v1/devices/rws-rd910-pr42/latest`);
-out(`  docs     ${platform.httpUrl}/docs`);
-out(`  metrics  ${platform.httpUrl}/metrics`);
+out(`  docs     ${platform.httpUrl}/docs  (the browser asks for a user name and password: any name, the token as password;`);
+out('           then "Authorize" in the page with the same token for "Try it out")');
+out(`  metrics  ${platform.httpUrl}/metrics  (open from this machine; VIGIE_METRICS_ACCESS)`);
 out(`  alerts   ${platform.httpUrl}/api/v1/alerts?state=firing  (live: /api/v1/alerts/stream, rules: /api/v1/rules)`);
 out(`  MQTT     ${platform.mqttUrl}  (publish to vigie/<deviceId>/telemetry)`);
 out('  formats  TTS v3 (v3/+/devices/+/up), ChirpStack v4 (application/+/device/+/event/up), SenML (vigie/<id>/senml),');

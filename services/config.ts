@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { DEFAULT_ROUTES, parseRoutes } from '../ingest/default-routes.ts';
 import type { DecoderOptions } from '../ingest/decoders/registry.ts';
 import type { TopicRoute } from '../ingest/topic-routes.ts';
+import type { OidcConfig } from './auth/oidc.ts';
 
 const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max).default(def);
 const bool = (def: boolean) =>
@@ -25,7 +26,7 @@ export const configSchema = z.object({
   MQTT_USERNAME: z.string().optional(),
   MQTT_PASSWORD: z.string().optional(),
   VIGIE_DATA_DIR: z.string().default('./data'),
-  VIGIE_HTTP_HOST: z.string().default('0.0.0.0'),
+  VIGIE_HTTP_HOST: z.string().default('127.0.0.1').describe('Address the API listens on. Loopback by default; another address is refused until authentication is configured (README, "Security").'),
   VIGIE_HTTP_PORT: int(3000, 0, 65535),
   VIGIE_MQTT_PORT: int(1883, 0, 65535),
   VIGIE_EMBEDDED_PG_PORT: int(0, 0, 65535),
@@ -50,6 +51,31 @@ export const configSchema = z.object({
   VIGIE_SHUTDOWN_TIMEOUT_MS: int(15_000, 0, 3_600_000),
   VIGIE_OPENAPI: bool(true),
 
+  // --- Security, HTTP side (services/auth, README "Security") ---
+  VIGIE_ADMIN_TOKEN: z.string().min(16).max(512).optional().describe('This value is a valid admin API token from the first start (stored hashed). At least 16 characters.'),
+  VIGIE_OIDC_ISSUER: z.string().url().optional().describe('OpenID Connect issuer (Keycloak: https://<host>/realms/<realm>); enables bearer JWTs.'),
+  VIGIE_OIDC_AUDIENCE: z.string().optional().describe('Required `aud` of the JWTs (the Keycloak client id). Required with VIGIE_OIDC_ISSUER.'),
+  VIGIE_OIDC_JWKS_URL: z.string().url().optional().describe('Signing keys URL; unset: the jwks_uri of the issuer\'s discovery document.'),
+  VIGIE_OIDC_ROLES_CLAIM: z.string().default('realm_access.roles').describe('Claim holding the roles (dotted path; Keycloak client roles: resource_access.<client>.roles).'),
+  VIGIE_OIDC_ROLE_PREFIX: z.string().default('vigie-').describe('Roles are the claim values with this prefix: vigie-viewer, vigie-operator, vigie-engineer, vigie-admin, vigie-integration.'),
+  VIGIE_OIDC_DOMAINS_CLAIM: z.string().default('vigie_domains').describe('Claim with the domains: roads, buildings, roads:<route>, buildings:<building>, or *.'),
+  VIGIE_OIDC_DEFAULT_DOMAINS: z.string().default('').describe('Domains of a user whose token has no domains claim; empty refuses such users.'),
+  VIGIE_OIDC_SUBJECT_CLAIM: z.string().default('preferred_username').describe('Claim naming the user in the audit log (falls back to sub).'),
+  VIGIE_OIDC_JWKS_COOLDOWN_MS: int(30_000, 0, 3_600_000).describe('Shortest time between two key-set fetches caused by an unknown key id (rotation).'),
+  VIGIE_OIDC_CLOCK_TOLERANCE_S: int(30, 0, 600).describe('Accepted clock skew for exp/nbf.'),
+  VIGIE_METRICS_ACCESS: z.enum(['loopback', 'open', 'token']).default('loopback').describe('GET /metrics: open to loopback clients and token elsewhere, open to all, or token always.'),
+  VIGIE_AUTH_RECHECK_MS: int(5000, 100, 3_600_000).describe('How often open live streams re-check their token (revoked from the CLI, expired); an API revocation closes them at once.'),
+  VIGIE_TOKEN_TOUCH_MS: int(60_000, 0, 86_400_000).describe('A token\'s last use is written at most this often.'),
+  VIGIE_HTTP_TLS_CERT: z.string().optional().describe('PEM certificate (chain) file: the API speaks HTTPS. With VIGIE_HTTP_TLS_KEY.'),
+  VIGIE_HTTP_TLS_KEY: z.string().optional().describe('PEM private key file of VIGIE_HTTP_TLS_CERT.'),
+  VIGIE_HTTP_CORS_ORIGINS: z.string().default('').describe('Origins allowed to call the API from a browser, comma-separated; empty: CORS off.'),
+  VIGIE_HTTP_RATE_LIMIT: int(1200, 0, 10_000_000).describe('Requests per minute per identity (per address before authentication); 0 disables.'),
+  VIGIE_HTTP_AUTH_FAILURES: int(30, 0, 1_000_000).describe('Failed authentications per address in VIGIE_HTTP_AUTH_FAILURE_WINDOW_MS before it gets 429.'),
+  VIGIE_HTTP_AUTH_FAILURE_WINDOW_MS: int(600_000, 1000, 86_400_000),
+  VIGIE_HTTP_BODY_LIMIT: int(1024 * 1024, 1024, 256 * 1024 * 1024).describe('Largest request body in bytes (413 beyond).'),
+  VIGIE_HTTP_REQUEST_TIMEOUT_MS: int(30_000, 0, 3_600_000).describe('Longest time to receive a whole request (slow-client guard; responses such as streams are not bounded).'),
+  VIGIE_HTTP_TRUST_PROXY: z.string().default('').describe('Reverse proxies whose X-Forwarded-For is believed (addresses or CIDR, comma-separated; `true` for any): client addresses for rate limits, /metrics and the audit log.'),
+
   // --- Wire formats (README, "Wire formats"): topic routes, device profiles, per-format options. ---
   VIGIE_ROUTES: z.string().default('').describe('Extra topic routes, `filter=decoder` pairs separated by commas, tried before the defaults.'),
   VIGIE_DEFAULT_ROUTES: bool(true).describe('Subscribe the standard topics of every wire format (native, SenML, NGSI, TTS v3, ChirpStack v4, Sparkplug B).'),
@@ -71,6 +97,7 @@ export const configSchema = z.object({
   VIGIE_ALERT_WEBHOOK_TIMEOUT_MS: int(5000, 100, 120_000),
   VIGIE_ALERT_WEBHOOK_RETRIES: int(5, 0, 20),
   VIGIE_ALERT_WEBHOOK_BACKOFF_MS: int(1000, 1, 600_000),
+  VIGIE_ALERT_WEBHOOK_ALLOW: z.string().default('').describe('Webhook URL prefixes a rule may send to, comma-separated; loopback, private and link-local addresses only when named here (an IP literal URL or a CIDR entry). VIGIE_ALERT_WEBHOOK_URL is always allowed.'),
   VIGIE_ALERT_MQTT_TOPIC: z.string().regex(/^[^#+]+$/).default('vigie/alerts').describe('Root of alert event topics: <root>/<rule>/<device>.'),
 
   // --- Time series (README, "Time series"): storage policies, query bounds, live stream, InfluxDB mirror ---
@@ -99,7 +126,25 @@ export interface Config {
   databaseUrl?: string;
   mqttUrl?: string;
   dataDir: string;
-  http: { host: string; port: number };
+  http: {
+    host: string;
+    port: number;
+    tls?: { certFile: string; keyFile: string };
+    corsOrigins: string[];
+    rateLimitPerMinute: number;
+    authFailureLimit: number;
+    authFailureWindowMs: number;
+    bodyLimit: number;
+    requestTimeoutMs: number;
+    trustProxy: boolean | string[];
+  };
+  auth: {
+    adminToken?: string;
+    oidc?: OidcConfig;
+    metricsAccess: 'loopback' | 'open' | 'token';
+    tokenTouchMs: number;
+    recheckMs: number;
+  };
   embedded: { mqttPort: number; postgresPort: number };
   mqtt: {
     clientId: string;
@@ -139,7 +184,7 @@ export interface Config {
     rulesDir: string;
     tickMs: number;
     maxLagMs: number;
-    webhook: { url?: string; secret?: string; timeoutMs: number; retries: number; backoffMs: number };
+    webhook: { url?: string; secret?: string; timeoutMs: number; retries: number; backoffMs: number; allow: string[] };
     mqttTopic: string;
   };
   timeseries: {
@@ -200,12 +245,47 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   } catch {
     throw new ConfigError(`VIGIE_NGSI_LOCAL_ZONE: unknown time zone ${r.VIGIE_NGSI_LOCAL_ZONE}`);
   }
+  if (Boolean(r.VIGIE_HTTP_TLS_CERT) !== Boolean(r.VIGIE_HTTP_TLS_KEY)) throw new ConfigError('VIGIE_HTTP_TLS_CERT and VIGIE_HTTP_TLS_KEY go together');
+  if (r.VIGIE_OIDC_ISSUER && !r.VIGIE_OIDC_AUDIENCE) throw new ConfigError('VIGIE_OIDC_AUDIENCE is required with VIGIE_OIDC_ISSUER (the client id tokens are issued for)');
+  const list = (v: string) => v.split(',').map((x) => x.trim()).filter(Boolean);
+  const trust = r.VIGIE_HTTP_TRUST_PROXY.trim();
   return {
     raw: r,
     databaseUrl: r.DATABASE_URL,
     mqttUrl: r.MQTT_URL,
     dataDir: path.resolve(r.VIGIE_DATA_DIR),
-    http: { host: r.VIGIE_HTTP_HOST, port: r.VIGIE_HTTP_PORT },
+    http: {
+      host: r.VIGIE_HTTP_HOST,
+      port: r.VIGIE_HTTP_PORT,
+      tls: r.VIGIE_HTTP_TLS_CERT && r.VIGIE_HTTP_TLS_KEY ? { certFile: path.resolve(r.VIGIE_HTTP_TLS_CERT), keyFile: path.resolve(r.VIGIE_HTTP_TLS_KEY) } : undefined,
+      corsOrigins: list(r.VIGIE_HTTP_CORS_ORIGINS),
+      rateLimitPerMinute: r.VIGIE_HTTP_RATE_LIMIT,
+      authFailureLimit: r.VIGIE_HTTP_AUTH_FAILURES,
+      authFailureWindowMs: r.VIGIE_HTTP_AUTH_FAILURE_WINDOW_MS,
+      bodyLimit: r.VIGIE_HTTP_BODY_LIMIT,
+      requestTimeoutMs: r.VIGIE_HTTP_REQUEST_TIMEOUT_MS,
+      trustProxy: trust === 'true' ? true : trust === '' || trust === 'false' ? false : list(trust),
+    },
+    auth: {
+      adminToken: r.VIGIE_ADMIN_TOKEN,
+      oidc: r.VIGIE_OIDC_ISSUER
+        ? {
+            issuer: r.VIGIE_OIDC_ISSUER,
+            audience: r.VIGIE_OIDC_AUDIENCE!,
+            jwksUrl: r.VIGIE_OIDC_JWKS_URL,
+            rolesClaim: r.VIGIE_OIDC_ROLES_CLAIM,
+            rolePrefix: r.VIGIE_OIDC_ROLE_PREFIX,
+            domainsClaim: r.VIGIE_OIDC_DOMAINS_CLAIM,
+            defaultDomains: list(r.VIGIE_OIDC_DEFAULT_DOMAINS),
+            subjectClaim: r.VIGIE_OIDC_SUBJECT_CLAIM,
+            jwksCooldownMs: r.VIGIE_OIDC_JWKS_COOLDOWN_MS,
+            clockToleranceSeconds: r.VIGIE_OIDC_CLOCK_TOLERANCE_S,
+          }
+        : undefined,
+      metricsAccess: r.VIGIE_METRICS_ACCESS,
+      tokenTouchMs: r.VIGIE_TOKEN_TOUCH_MS,
+      recheckMs: r.VIGIE_AUTH_RECHECK_MS,
+    },
     embedded: { mqttPort: r.VIGIE_MQTT_PORT, postgresPort: r.VIGIE_EMBEDDED_PG_PORT },
     mqtt: {
       clientId: r.VIGIE_MQTT_CLIENT_ID,
@@ -255,6 +335,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         timeoutMs: r.VIGIE_ALERT_WEBHOOK_TIMEOUT_MS,
         retries: r.VIGIE_ALERT_WEBHOOK_RETRIES,
         backoffMs: r.VIGIE_ALERT_WEBHOOK_BACKOFF_MS,
+        allow: list(r.VIGIE_ALERT_WEBHOOK_ALLOW),
       },
       mqttTopic: r.VIGIE_ALERT_MQTT_TOPIC.replace(/\/+$/, ''),
     },

@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type pg from 'pg';
 import { buildApp } from './api/app.ts';
+import { prepareAccess } from './auth/startup.ts';
 import type { Config } from './config.ts';
 import { startEmbeddedBroker, type EmbeddedBrokerHandle } from './embedded/broker.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './embedded/postgres.ts';
@@ -64,6 +65,7 @@ export async function startPlatform(config: Config, logger: Logger): Promise<Pla
         timescale = await setupStorage(client, config, logger);
       },
     });
+    const access = await prepareAccess(pool, config, logger);
     await syncRegistry(pool, registry.devices);
     logger.info({ registered: registry.devices.length }, 'device registry loaded');
 
@@ -108,6 +110,8 @@ export async function startPlatform(config: Config, logger: Logger): Promise<Pla
       logger,
       metricsRegistry: telemetry.registry,
       openapi: config.openapi,
+      http: config.http,
+      auth: { oidc: access.oidc, metricsAccess: config.auth.metricsAccess, tokenTouchMs: config.auth.tokenTouchMs, recheckMs: config.auth.recheckMs },
       plugins: modules.flatMap((m) => (m.routes ? [m.routes] : [])),
       readiness: async () => {
         let database = false;
@@ -124,7 +128,8 @@ export async function startPlatform(config: Config, logger: Logger): Promise<Pla
     cleanups.push(() => app.close());
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.http.port;
-    const httpUrl = `http://${config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host}:${port}`;
+    const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
+    const httpUrl = `${config.http.tls ? 'https' : 'http'}://${host}:${port}`;
 
     let stopped = false;
     return {

@@ -13,7 +13,7 @@ import pg from 'pg';
 import t from 'tap';
 import { startChildPlatform } from './helpers/child-platform.ts';
 import { createTestDatabase } from './helpers/database.ts';
-import { TEST_MQTT_URL } from './helpers/platform.ts';
+import { authHeaders, TEST_MQTT_URL } from './helpers/platform.ts';
 import { waitFor } from './helpers/wait.ts';
 
 /** Batching that never commits on its own: messages stay received-but-uncommitted. */
@@ -105,7 +105,7 @@ t.test('embedded PostgreSQL + broker: SIGKILL before commit loses nothing, data 
     rmSync(dataDir, { recursive: true, force: true });
   });
   const items = await waitFor(async () => {
-    const r = await fetch(`${second.url}/api/v1/observations?limit=100&metric=air_temperature`);
+    const r = await fetch(`${second.url}/api/v1/observations?limit=100&metric=air_temperature`, { headers: authHeaders() });
     const body = (await r.json()) as { items: unknown[] };
     return body.items.length >= 20 ? body.items : undefined;
   }, 30_000, 'redelivered messages in the embedded store');

@@ -9,6 +9,8 @@ import type { Command } from 'commander';
 
 interface ExportOptions {
   api: string;
+  /** API token (VIGIE_TOKEN): on the command line it would show in the process list. */
+  token?: string;
   device?: string;
   metric?: string;
   channel?: string;
@@ -27,6 +29,7 @@ export function registerExport(program: Command): void {
     .command('export')
     .description('Export raw or aggregated observations (CSV or NDJSON) from a running Vigie, with a progress bar')
     .option('--api <url>', 'Vigie API base URL', process.env.VIGIE_API_URL ?? 'http://127.0.0.1:3000')
+    .option('--token <token>', 'API token (default: the VIGIE_TOKEN environment variable, which keeps it out of the process list)')
     .option('-d, --device <ids>', 'device ids, comma-separated (default: all)')
     .option('-m, --metric <names>', 'metrics, comma-separated (default: all)')
     .option('--channel <channel>', 'one channel (lane, zone)')
@@ -59,7 +62,8 @@ export async function runExport(opts: ExportOptions): Promise<number> {
   set('tz', opts.tz);
   let res: Response;
   try {
-    res = await fetch(url);
+    const token = opts.token ?? process.env.VIGIE_TOKEN;
+    res = await fetch(url, token ? { headers: { authorization: `Bearer ${token}` } } : {});
   } catch (err) {
     process.stderr.write(`export failed: cannot reach ${opts.api}: ${(err as Error).message}\n`);
     return 1;

@@ -6,6 +6,7 @@ import type { ModuleFactory, PlatformModule } from '../platform-module.ts';
 import { AlertEngine, systemClock } from './engine.ts';
 import { createAlertingInstruments } from './instruments.ts';
 import { Dispatcher } from './notify/dispatcher.ts';
+import { mqttTopicProblem, OutboundPolicy } from './notify/outbound.ts';
 import { alertRoutes } from './routes/alerts.ts';
 import { ruleRoutes } from './routes/rules.ts';
 import { silenceRoutes } from './routes/silences.ts';
@@ -22,10 +23,14 @@ export const alertingModule: ModuleFactory = async (ctx): Promise<PlatformModule
   const deviceInfo = (id: string): DeviceInfo => ctx.registry.get(id) ?? { id };
   if (!cfg.webhook.secret) logger.warn('VIGIE_ALERT_WEBHOOK_SECRET is not set: webhook deliveries are not signed');
   let engine: AlertEngine;
+  const policy = new OutboundPolicy(cfg.webhook.allow, cfg.webhook.url ? [cfg.webhook.url] : []);
+  for (const problem of policy.invalid) logger.warn({ problem }, 'VIGIE_ALERT_WEBHOOK_ALLOW entry ignored');
+  const ingestRoutes = ctx.config.formats.routes;
   const dispatcher = new Dispatcher({
     logger,
-    webhook: { ...cfg.webhook, defaultUrl: cfg.webhook.url },
+    webhook: { ...cfg.webhook, defaultUrl: cfg.webhook.url, policy },
     mqttTopicRoot: cfg.mqttTopic,
+    ingestRoutes,
     publish: (topic, payload, retain) => ctx.ingest.source.publish(topic, payload, { qos: 1, retain }),
     record: (d) => recordDelivery(ctx.pool, d),
     now: () => engine.now(),
@@ -37,6 +42,19 @@ export const alertingModule: ModuleFactory = async (ctx): Promise<PlatformModule
     pool: ctx.pool,
     deviceInfo,
     reloadRules: async () => engine.reloadRules(await loadCompiled(ctx.pool, ctx.logger)),
+    checkTargets: async (rule) => {
+      for (const target of [...rule.notify, ...(rule.escalate?.notify ?? [])]) {
+        if (target.type === 'webhook' && target.url) {
+          const verdict = await policy.check(target.url);
+          if (!verdict.ok) return `webhook ${target.url}: ${verdict.reason}`;
+        }
+        if (target.type === 'mqtt' && target.topic) {
+          const problem = mqttTopicProblem(target.topic, cfg.mqttTopic, ingestRoutes);
+          if (problem) return `mqtt ${target.topic}: ${problem}`;
+        }
+      }
+      return null;
+    },
   };
   registerRuntime(ctx.pool, runtime);
   return {

@@ -3,6 +3,7 @@
  * the engine, the device lookup and a way to reload rules after an API change.
  */
 import type pg from 'pg';
+import type { Rule } from '../../schemas/alerting.ts';
 import type { AlertEngine } from './engine.ts';
 import type { DeviceInfo } from './scope.ts';
 
@@ -11,6 +12,8 @@ export interface AlertingRuntime {
   pool: pg.Pool;
   deviceInfo: (id: string) => DeviceInfo;
   reloadRules(): Promise<void>;
+  /** Why a rule's notification targets are refused (webhook allow-list, MQTT namespace), or null. */
+  checkTargets(rule: Rule): Promise<string | null>;
 }
 
 const runtimes = new WeakMap<pg.Pool, AlertingRuntime>();

@@ -1,6 +1,8 @@
 /**
  * JSON errors with a stable `code`: `VIGIE_ERR_VALIDATION` (400, names the field),
- * `VIGIE_ERR_NOT_FOUND` (404), `VIGIE_ERR_INTERNAL` (500), or a VigieError's own code.
+ * `VIGIE_ERR_NOT_FOUND` (404), `VIGIE_ERR_INTERNAL` (500), or a VigieError's own code (access
+ * control: `VIGIE_ERR_UNAUTHENTICATED` 401, `VIGIE_ERR_FORBIDDEN` 403, `VIGIE_ERR_RATE_LIMITED` and
+ * `VIGIE_ERR_AUTH_RATE_LIMITED` 429, `VIGIE_ERR_IDP_UNAVAILABLE` 503).
  */
 import type { FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
@@ -28,7 +30,9 @@ export function installErrorHandling(app: FastifyInstance): void {
     const status = e.statusCode && e.statusCode >= 400 && e.statusCode < 600 ? e.statusCode : 500;
     if (status >= 500) request.log.error({ err }, 'request failed');
     const code = e.code?.startsWith('VIGIE_ERR_') ? e.code : status === 400 ? 'VIGIE_ERR_BAD_REQUEST' : status === 404 ? 'VIGIE_ERR_NOT_FOUND' : status === 413 ? 'VIGIE_ERR_TOO_LARGE' : status >= 500 ? 'VIGIE_ERR_INTERNAL' : `VIGIE_ERR_HTTP_${status}`;
-    return reply.status(status).send({ code, message: status >= 500 ? 'internal error' : e.message, ...(e.field ? { field: e.field } : {}) });
+    // A 503 with a code of ours says which dependency is away (no internals); other 5xx say nothing.
+    const open = status < 500 || (status === 503 && code !== 'VIGIE_ERR_INTERNAL' && e.code === code);
+    return reply.status(status).send({ code, message: open ? e.message : 'internal error', ...(e.field ? { field: e.field } : {}) });
   });
   app.setNotFoundHandler((request, reply) => {
     reply.status(404).send({ code: 'VIGIE_ERR_NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` });

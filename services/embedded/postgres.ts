@@ -91,6 +91,30 @@ function ensureReachableByPostgres(dataDir: string): void {
   }
 }
 
+/**
+ * The URL of the embedded PostgreSQL a running Vigie started in `dataDir`, or null when none
+ * runs. The port is the fourth line of postmaster.pid (PostgreSQL documentation, "Database
+ * File Layout"); CLI commands use this to work beside a running Vigie.
+ */
+export function runningEmbeddedUrl(dataDir: string): string | null {
+  const databaseDir = path.join(dataDir, 'postgres');
+  const pidFile = path.join(databaseDir, 'postmaster.pid');
+  const credentials = path.join(dataDir, 'embedded-postgres.json');
+  if (!existsSync(pidFile) || !existsSync(credentials)) return null;
+  const lines = readFileSync(pidFile, 'utf8').split('\n');
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  if (!Number.isInteger(pid) || pid <= 0 || !Number.isInteger(port) || port <= 0) return null;
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    // EPERM: alive but another user's (postgres, when Vigie runs as root).
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return null;
+  }
+  const { password } = JSON.parse(readFileSync(credentials, 'utf8')) as { password: string };
+  return `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`;
+}
+
 export async function startEmbeddedPostgres(dataDir: string, requestedPort: number, logger: Logger): Promise<EmbeddedPostgresHandle> {
   mkdirSync(dataDir, { recursive: true });
   ensureReachableByPostgres(dataDir);

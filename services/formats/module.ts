@@ -40,6 +40,7 @@ export const formatsModule: ModuleFactory = async (ctx) => {
         ngsi.withTypeProvider<ZodTypeProvider>().post(
           '/ngsi/notify',
           {
+            config: { access: 'publish' },
             schema: {
               tags: ['wire formats'],
               summary: 'Orion (NGSI-v2) or NGSI-LD subscription notification: the entities in `data` are ingested',
@@ -58,6 +59,7 @@ export const formatsModule: ModuleFactory = async (ctx) => {
       r.post(
         '/api/v1/dead-letters/replay',
         {
+          config: { access: 'engineer' },
           schema: {
             tags: ['dead letters'],
             summary: 'Re-run dead letters through the current decoders, profiles and routes',
@@ -87,7 +89,7 @@ export const formatsModule: ModuleFactory = async (ctx) => {
         },
         async (req) => {
           const { ids, limit, ...filter } = req.body;
-          return replayDeadLetters(pool, ingest, { ids, filter, limit });
+          return replayDeadLetters(pool, ingest, { ids, filter: { ...filter, devices: (await req.deviceScope()).restrict() }, limit });
         },
       );
 

@@ -26,6 +26,8 @@ export interface DeadLetterQuery {
   to?: Date;
   topic?: string;
   device?: string;
+  /** Only these devices (domain scoping); dead letters without a device are left out. */
+  devices?: string[];
   decoder?: string;
   code?: string;
   /** Case-insensitive substring of the reason. */
@@ -53,6 +55,8 @@ export function deadLetterWhere(q: Omit<DeadLetterQuery, 'limit'>, params: unkno
   if (q.to) where.push(`received_at < ${p(q.to.toISOString())}`);
   if (q.topic) where.push(`topic = ${p(q.topic)}`);
   if (q.device) where.push(`device_id = ${p(q.device)}`);
+  // Domain scoping: a dead letter without a device matches no list (services/auth/scope.ts).
+  if (q.devices) where.push(`device_id = any(${p(q.devices)}::text[])`);
   if (q.decoder) where.push(`decoder = ${p(q.decoder)}`);
   if (q.code) where.push(`code = ${p(q.code)}`);
   if (q.reason) where.push(`reason ilike ${p(`%${q.reason.replace(/[\\%_]/g, (c) => `\\${c}`)}%`)}`);

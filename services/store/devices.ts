@@ -91,6 +91,8 @@ export interface DeviceFilter {
   kind?: string;
   registered?: boolean;
   after?: string;
+  /** Only these ids (domain scoping). */
+  ids?: string[];
   limit: number;
 }
 
@@ -105,6 +107,7 @@ export async function listDevices(pool: pg.Pool, f: DeviceFilter): Promise<Devic
   if (f.kind) add('kind = ?', f.kind);
   if (f.registered !== undefined) add('registered = ?', f.registered);
   if (f.after) add('id > ?', f.after);
+  if (f.ids) add('id = any(?::text[])', f.ids);
   params.push(f.limit);
   const { rows } = await pool.query(
     `select ${COLUMNS} from devices ${where.length ? `where ${where.join(' and ')}` : ''} order by id limit $${params.length}`,

@@ -35,7 +35,7 @@ const WRAP_FRACTION = 0.9;
 
 export async function consumption(
   pool: pg.Pool,
-  q: { building: string; metric: CounterMetric; bucket: ConsumptionBucket; from: Date; to: Date; tz: string },
+  q: { building: string; metric: CounterMetric; bucket: ConsumptionBucket; from: Date; to: Date; tz: string; devices?: string[] },
 ): Promise<ConsumptionResult> {
   const { rows: buckets } = await pool.query<{ b: Date }>(
     `select g at time zone $3 as b
@@ -53,6 +53,7 @@ export async function consumption(
   const { rows } = await pool.query(
     `with meters as (
        select id, nullif(tags->>'counterMax', '')::float8 as counter_max from devices where building->>'building' = $1
+          and ($7::text[] is null or id = any($7))
      ), readings as (
        select o.device_id, o.channel, o.time, o.value, m.counter_max
          from observations o join meters m on m.id = o.device_id
@@ -84,7 +85,7 @@ export async function consumption(
             count(*) filter (where event = 'reset') as resets, count(*) filter (where event = 'rollover') as rollovers
        from consumed where time >= $3 and used is not null
       group by 1, 2, 3 order by 1, 2, 3`,
-    [q.building, q.metric, rangeFrom.toISOString(), rangeTo.toISOString(), q.bucket, q.tz],
+    [q.building, q.metric, rangeFrom.toISOString(), rangeTo.toISOString(), q.bucket, q.tz, q.devices ?? null],
   );
   const byBucket = new Map<number, number>();
   const byDevice = new Map<string, { deviceId: string; channel: string; consumption: number }>();
@@ -127,12 +128,13 @@ export interface ZoneComfort {
 }
 
 /** Per zone, and the whole building first (zone `*`). */
-export async function comfort(pool: pg.Pool, q: { building: string; from: Date; to: Date }): Promise<ZoneComfort[]> {
+/** `devices`: only these (domain scoping); a building none of whose devices is visible reads as unknown. */
+export async function comfort(pool: pg.Pool, q: { building: string; from: Date; to: Date; devices?: string[] }): Promise<ZoneComfort[]> {
   const holidays = holidaysBetween(q.from, q.to);
   const { rows } = await pool.query(
     `with zones as (
        select id, coalesce(building->>'zone', id) as zone, coalesce(period_seconds, 300) as period
-         from devices where building->>'building' = $1
+         from devices where building->>'building' = $1 and ($5::text[] is null or id = any($5))
      ), r as (
        select z.zone, z.period, o.time, o.metric, o.value
          from observations o join zones z on z.id = o.device_id
@@ -170,7 +172,7 @@ export async function comfort(pool: pg.Pool, q: { building: string; from: Date; 
             coalesce(sum(weight) filter (where metric = 'co2' and occupied and value > 1700), 0) / nullif(sum(weight) filter (where metric = 'co2' and occupied), 0) as above1700
        -- One row per zone, plus the whole building (zone null) over all its zones' time.
        from w group by grouping sets ((zone), ()) order by zone nulls first`,
-    [q.building, q.from.toISOString(), q.to.toISOString(), holidays],
+    [q.building, q.from.toISOString(), q.to.toISOString(), holidays, q.devices ?? null],
   );
   const n = (v: unknown) => (v === null || v === undefined ? null : round(Number(v)));
   return rows.map((r) => {

@@ -7,7 +7,7 @@ import http from 'node:http';
 import fc from 'fast-check';
 import t from 'tap';
 import { ruleSchema } from '../../schemas/alerting.ts';
-import { startTestPlatform } from '../helpers/platform.ts';
+import { authHeaders, startTestPlatform } from '../helpers/platform.ts';
 
 const tp = await startTestPlatform({ env: { VIGIE_TIMESCALE: 'off', VIGIE_ALERTING: 'true', VIGIE_RULES_DIR: '/nonexistent' } });
 t.teardown(() => tp.stop());
@@ -87,7 +87,7 @@ t.test('aggregates count against the series cap; an aggregated export over decad
   const rssBefore = process.memoryUsage().rss;
   const url = `${tp.platform.httpUrl}/api/v1/export?device=d1&metric=air_temperature&from=1900-01-01T00:00:00Z&to=2100-01-01T00:00:00Z&bucket=1m&agg=avg`;
   const status = await new Promise<number>((resolve, reject) => {
-    http.get(url, (res) => {
+    http.get(url, { headers: authHeaders() }, (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
     }).on('error', reject);

@@ -6,6 +6,7 @@
  */
 import t from 'tap';
 import { alertsOf, startScenario } from '../helpers/alerting.ts';
+import { authHeaders } from '../helpers/platform.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const MIN = 60_000;
@@ -28,7 +29,7 @@ await listener.subscribeAsync(`${sc.tp.prefix}vigie/alerts/+/${DEV}`, { qos: 1 }
 // The live stream, over real HTTP.
 const sse: string[] = [];
 const abort = new AbortController();
-const res = await fetch(`${sc.tp.platform.httpUrl}/api/v1/alerts/stream`, { signal: abort.signal });
+const res = await fetch(`${sc.tp.platform.httpUrl}/api/v1/alerts/stream`, { signal: abort.signal, headers: authHeaders() });
 t.equal(res.headers.get('content-type'), 'text/event-stream; charset=utf-8');
 const reading = (async () => {
   const decoder = new TextDecoder();

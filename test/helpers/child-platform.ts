@@ -1,11 +1,13 @@
 /**
  * Runs `vigie start` as a real child process, so tests can kill it (SIGKILL between receipt
- * and commit, SIGTERM for graceful shutdown) the way an orchestrator would.
+ * and commit, SIGTERM for graceful shutdown) the way an orchestrator would. Like in-process
+ * test platforms, it accepts TEST_ADMIN_TOKEN (send `authHeaders()`) unless `env` sets its own.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../services/embedded/free-port.ts';
+import { TEST_ADMIN_TOKEN } from './platform.ts';
 import { waitFor } from './wait.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -23,7 +25,7 @@ export async function startChildPlatform(env: Record<string, string>, timeoutMs 
   let output = '';
   const child = spawn(process.execPath, [path.join(ROOT, 'bin/vigie.js'), 'start'], {
     cwd: ROOT,
-    env: { ...process.env, VIGIE_LOG_LEVEL: 'info', ...env, VIGIE_HTTP_PORT: String(port), VIGIE_HTTP_HOST: '127.0.0.1' },
+    env: { ...process.env, VIGIE_LOG_LEVEL: 'info', VIGIE_ADMIN_TOKEN: TEST_ADMIN_TOKEN, ...env, VIGIE_HTTP_PORT: String(port), VIGIE_HTTP_HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));

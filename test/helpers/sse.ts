@@ -1,5 +1,6 @@
 /** A minimal Server-Sent Events reader over node:http for tests (frames, ids, comments). */
 import http from 'node:http';
+import { TEST_ADMIN_TOKEN } from './platform.ts';
 
 export interface SseFrame {
   id?: string;
@@ -12,12 +13,16 @@ export interface SseClient {
   frames: SseFrame[];
   status: number;
   headers: http.IncomingHttpHeaders;
+  /** Resolves when the server ends the stream (or the connection drops). */
+  ended: Promise<void>;
   close(): void;
 }
 
+/** Sends the test platforms' admin token unless `headers` has its own authorization. */
 export function openSse(url: string, headers: Record<string, string> = {}): Promise<SseClient> {
   return new Promise((resolve, reject) => {
-    const req = http.get(url, { headers: { accept: 'text/event-stream', ...headers } }, (res) => {
+    const auth = Object.keys(headers).some((k) => k.toLowerCase() === 'authorization') ? {} : { authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
+    const req = http.get(url, { headers: { accept: 'text/event-stream', ...auth, ...headers } }, (res) => {
       const frames: SseFrame[] = [];
       let buffer = '';
       res.setEncoding('utf8');
@@ -40,7 +45,8 @@ export function openSse(url: string, headers: Record<string, string> = {}): Prom
           frames.push(f);
         }
       });
-      resolve({ frames, status: res.statusCode ?? 0, headers: res.headers, close: () => req.destroy() });
+      const ended = new Promise<void>((done) => res.on('close', () => done()));
+      resolve({ frames, status: res.statusCode ?? 0, headers: res.headers, ended, close: () => req.destroy() });
     });
     req.on('error', (err) => {
       if ((err as NodeJS.ErrnoException).code !== 'ECONNRESET') reject(err);

@@ -4,7 +4,7 @@ import t from 'tap';
 import { csvField } from '../../services/timeseries/export.ts';
 import { refreshDirtyRollups } from '../../services/timeseries/rollups.ts';
 import { insertRows } from '../helpers/observations.ts';
-import { startTestPlatform } from '../helpers/platform.ts';
+import { authHeaders, startTestPlatform, TEST_ADMIN_TOKEN } from '../helpers/platform.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const tp = await startTestPlatform();
@@ -78,7 +78,7 @@ t.test('a large export streams in chunks and waits for a slow client', async (t)
   );
   while ((await refreshDirtyRollups(pool)) > 0);
   const url = `${tp.platform.httpUrl}/api/v1/export?device=tc-big&from=2025-01-01T00:00:00Z&to=2026-01-01T00:00:00Z`;
-  const res = await new Promise<http.IncomingMessage>((resolve, reject) => http.get(url, resolve).on('error', reject));
+  const res = await new Promise<http.IncomingMessage>((resolve, reject) => http.get(url, { headers: authHeaders() }, resolve).on('error', reject));
   t.equal(res.statusCode, 200);
   t.equal(res.headers['transfer-encoding'], 'chunked');
   t.equal(res.headers['x-vigie-estimated-rows'], '200000', 'estimate from the daily rollups');
@@ -123,6 +123,7 @@ t.test('vigie export writes the file and reports progress', async (t) => {
     execFile(
       process.execPath,
       ['bin/vigie.js', 'export', '--api', tp.platform.httpUrl, '--device', 'rws-x', '--metric', 'surface_temperature', '--from', '2026-02-01T00:00:00Z', '--to', '2026-02-02T00:00:00Z', '--format', 'ndjson', '--out', file],
+      { env: { ...process.env, VIGIE_TOKEN: TEST_ADMIN_TOKEN } },
       (err, _stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr }),
     );
   });
@@ -131,7 +132,7 @@ t.test('vigie export writes the file and reports progress', async (t) => {
   t.match(stderr, /100%/, 'progress bar reached the end');
   t.same(readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l).value), [-1.5, -0.5, 1]);
   const bad = await new Promise<{ code: number; stderr: string }>((resolve) => {
-    execFile(process.execPath, ['bin/vigie.js', 'export', '--api', tp.platform.httpUrl, '--from', 'x', '--to', 'y', '--out', file], (err, _o, stderr) =>
+    execFile(process.execPath, ['bin/vigie.js', 'export', '--api', tp.platform.httpUrl, '--from', 'x', '--to', 'y', '--out', file], { env: { ...process.env, VIGIE_TOKEN: TEST_ADMIN_TOKEN } }, (err, _o, stderr) =>
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr }),
     );
   });

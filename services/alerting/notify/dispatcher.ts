@@ -8,12 +8,16 @@ import type { Logger } from 'pino';
 import type { NotifyTarget } from '../../../schemas/alerting.ts';
 import type { AlertView } from '../store/alerts.ts';
 import { notification, type NotifyEvent } from './payload.ts';
+import type { TopicRoute } from '../../../ingest/topic-routes.ts';
+import { mqttTopicProblem } from './outbound.ts';
 import { deliverWebhook, type WebhookOptions } from './webhook.ts';
 
 export interface DispatcherDeps {
   logger: Logger;
   webhook: WebhookOptions & { defaultUrl?: string };
   mqttTopicRoot: string;
+  /** Ingest subscriptions: an alert topic matching one would be read back as telemetry. */
+  ingestRoutes: readonly TopicRoute[];
   publish: (topic: string, payload: string, retain: boolean) => Promise<void>;
   record: (d: { alertId: string; event: string; target: string; attempt: number; status: 'delivered' | 'failed'; httpStatus: number | null; error: string | null }) => Promise<void>;
   now: () => number;
@@ -73,6 +77,12 @@ export class Dispatcher {
       }
       case 'mqtt': {
         const topic = target.topic ?? alertTopic(this.d.mqttTopicRoot, alert);
+        // Rule files are checked here too: they reach the dispatcher without the API's validation.
+        const problem = mqttTopicProblem(topic, this.d.mqttTopicRoot, this.d.ingestRoutes);
+        if (problem) {
+          await this.safeRecord({ alertId: alert.id, event, target: `mqtt:${topic}`, attempt: 1, status: 'failed', httpStatus: null, error: `refused: ${problem}` });
+          return;
+        }
         try {
           // Retained, so a sign or SCADA that reconnects reads the current state at once.
           // While the broker is away mqtt.js queues QoS 1 messages: bound the wait, record it.

@@ -35,7 +35,7 @@ export async function alertRoutes(app: FastifyInstance, opts: { runtime: Alertin
     },
     async (req) => {
       const q = req.query;
-      const items = await listAlerts(pool, { state: q.state, severity: q.severity, domain: q.domain, device: q.device, rule: q.rule, from: q.from, to: q.to, before: q.cursor, limit: q.limit + 1 });
+      const items = await listAlerts(pool, { state: q.state, severity: q.severity, domain: q.domain, device: (await req.deviceScope()).restrict(q.device), rule: q.rule, from: q.from, to: q.to, before: q.cursor, limit: q.limit + 1 });
       const page = items.slice(0, q.limit);
       return { items: page, nextCursor: items.length > q.limit ? page[page.length - 1]!.id : null };
     },
@@ -52,13 +52,14 @@ export async function alertRoutes(app: FastifyInstance, opts: { runtime: Alertin
     },
     async (req) => {
       const found = await getAlert(pool, req.params.id);
-      if (!found) throw notFound(`no alert ${req.params.id}`);
+      if (!found || !(await req.deviceScope()).has(found.alert.deviceId)) throw notFound(`no alert ${req.params.id}`);
       return found;
     },
   );
   r.post(
     '/alerts/:id/ack',
     {
+      config: { access: 'operate' },
       schema: {
         tags: ['alerts'],
         summary: 'Acknowledge an open alert (named user, comment); stops its escalation',
@@ -68,6 +69,8 @@ export async function alertRoutes(app: FastifyInstance, opts: { runtime: Alertin
       },
     },
     async (req) => {
+      const visible = await getAlert(pool, req.params.id);
+      if (!visible || !(await req.deviceScope()).has(visible.alert.deviceId)) throw notFound(`no alert ${req.params.id}`);
       const out = await ackAlert(pool, req.params.id, req.body.user, req.body.comment, new Date(engine.now()));
       if (!out.ok) {
         if (out.code === 'not_found') throw notFound(`no alert ${req.params.id}`);

@@ -9,7 +9,11 @@ import { z } from 'zod';
 import { bodyDateSchema, ruleIdSchema, ruleSchema } from '../../../schemas/alerting.ts';
 import { badRequest, notFound } from '../../api/errors.ts';
 import { errorSchema, listParam } from '../../api/query-params.ts';
+import { scopeVisible, scopeWithin } from '../../auth/scope.ts';
 import { VigieError } from '../../errors.ts';
+import type { FastifyRequest } from 'fastify';
+import type pg from 'pg';
+import type { Rule } from '../../../schemas/alerting.ts';
 import { runBacktest } from '../backtest.ts';
 import type { AlertingRuntime } from '../runtime.ts';
 import { deleteApiRule, getRule, insertApiRule, listRules, ruleSource, updateApiRule } from '../store/rules.ts';
@@ -42,6 +46,43 @@ function readOnly(id: string): VigieError {
   return new VigieError('VIGIE_ERR_RULE_READONLY', `rule ${id} comes from a rule file; change the file in the rules folder instead`, { statusCode: 409 });
 }
 
+/** A scoped identity sees rules of its domains (and domain-less ones naming nothing of others). */
+async function visible(req: FastifyRequest, rule: Rule): Promise<boolean> {
+  const id = req.identity!;
+  return id.domains === 'all' || scopeVisible(rule.scope, id.domains, await req.deviceScope());
+}
+
+/** A scoped identity writes only rules confined to its domains. */
+function writable(req: FastifyRequest, rule: Rule): void {
+  if (!scopeWithin(rule.scope, req.identity!.domains)) {
+    throw new VigieError('VIGIE_ERR_FORBIDDEN', 'this identity may only write rules whose scope stays inside its domains (scope.domain, and its routes or buildings)', { statusCode: 403 });
+  }
+}
+
+/**
+ * The rule a write (PUT, DELETE) replaces: 404 if absent or out of the caller's view, 409 if it
+ * comes from a file. A stored rule that no longer validates cannot show its scope, so only an
+ * identity granted every domain may replace or delete it.
+ */
+async function loadForWrite(req: FastifyRequest, pool: pg.Pool, id: string): Promise<void> {
+  const source = await ruleSource(pool, id);
+  if (!source) throw notFound(`no rule ${id}`);
+  let row: Awaited<ReturnType<typeof getRule>> = null;
+  try {
+    row = await getRule(pool, id);
+  } catch (err) {
+    if ((err as VigieError).code !== 'VIGIE_ERR_RULE_UNLOADABLE') throw err;
+    if (req.identity!.domains !== 'all') throw notFound(`no rule ${id}`);
+  }
+  if (row && !(await visible(req, row.rule))) throw notFound(`no rule ${id}`);
+  if (source === 'file') throw readOnly(id);
+  if (row) writable(req, row.rule);
+}
+
+function notifyAllowed(problem: string | null): void {
+  if (problem) throw new VigieError('VIGIE_ERR_TARGET_NOT_ALLOWED', `notify: ${problem}`, { statusCode: 400 });
+}
+
 export async function ruleRoutes(app: FastifyInstance, opts: { runtime: AlertingRuntime }): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const { runtime } = opts;
@@ -60,6 +101,8 @@ export async function ruleRoutes(app: FastifyInstance, opts: { runtime: Alerting
     },
     async (req) => {
       let items = await listRules(pool);
+      const shown = await Promise.all(items.map((i) => visible(req, i.rule)));
+      items = items.filter((_, i) => shown[i]);
       if (req.query.source) items = items.filter((i) => i.source === req.query.source);
       if (req.query.severity) items = items.filter((i) => req.query.severity!.includes(i.rule.severity));
       return { items };
@@ -67,13 +110,15 @@ export async function ruleRoutes(app: FastifyInstance, opts: { runtime: Alerting
   );
   r.get('/rules/:id', { schema: { tags: ['rules'], summary: 'One rule', params: idParams, response: { 200: ruleViewSchema, 400: errorSchema, 404: errorSchema } } }, async (req) => {
     const row = await getRule(pool, req.params.id);
-    if (!row) throw notFound(`no rule ${req.params.id}`);
+    if (!row || !(await visible(req, row.rule))) throw notFound(`no rule ${req.params.id}`);
     return row;
   });
   r.post(
     '/rules',
-    { schema: { tags: ['rules'], summary: 'Create an API rule', body: ruleSchema, response: { 201: ruleViewSchema, 400: errorSchema, 409: errorSchema } } },
+    { config: { access: 'engineer' }, schema: { tags: ['rules'], summary: 'Create an API rule', body: ruleSchema, response: { 201: ruleViewSchema, 400: errorSchema, 403: errorSchema, 409: errorSchema } } },
     async (req, reply) => {
+      writable(req, req.body);
+      notifyAllowed(await runtime.checkTargets(req.body));
       if (!(await insertApiRule(pool, req.body))) throw new VigieError('VIGIE_ERR_RULE_EXISTS', `rule ${req.body.id} already exists`, { statusCode: 409 });
       await runtime.reloadRules();
       reply.status(201);
@@ -82,12 +127,12 @@ export async function ruleRoutes(app: FastifyInstance, opts: { runtime: Alerting
   );
   r.put(
     '/rules/:id',
-    { schema: { tags: ['rules'], summary: 'Replace an API rule (its open alerts and state are kept)', params: idParams, body: ruleSchema, response: { 200: ruleViewSchema, 400: errorSchema, 404: errorSchema, 409: errorSchema } } },
+    { config: { access: 'engineer' }, schema: { tags: ['rules'], summary: 'Replace an API rule (its open alerts and state are kept)', params: idParams, body: ruleSchema, response: { 200: ruleViewSchema, 400: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema } } },
     async (req) => {
       if (req.body.id !== req.params.id) throw badRequest('the body id must match the path id', 'id');
-      const source = await ruleSource(pool, req.params.id);
-      if (!source) throw notFound(`no rule ${req.params.id}`);
-      if (source === 'file') throw readOnly(req.params.id);
+      await loadForWrite(req, pool, req.params.id);
+      writable(req, req.body);
+      notifyAllowed(await runtime.checkTargets(req.body));
       await updateApiRule(pool, req.body);
       await runtime.reloadRules();
       return (await getRule(pool, req.params.id))!;
@@ -95,11 +140,9 @@ export async function ruleRoutes(app: FastifyInstance, opts: { runtime: Alerting
   );
   r.delete(
     '/rules/:id',
-    { schema: { tags: ['rules'], summary: 'Delete an API rule; its open alerts are resolved', params: idParams, response: { 204: z.null(), 400: errorSchema, 404: errorSchema, 409: errorSchema } } },
+    { config: { access: 'engineer' }, schema: { tags: ['rules'], summary: 'Delete an API rule; its open alerts are resolved', params: idParams, response: { 204: z.null(), 400: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema } } },
     async (req, reply) => {
-      const source = await ruleSource(pool, req.params.id);
-      if (!source) throw notFound(`no rule ${req.params.id}`);
-      if (source === 'file') throw readOnly(req.params.id);
+      await loadForWrite(req, pool, req.params.id);
       await deleteApiRule(pool, req.params.id);
       await runtime.reloadRules();
       reply.status(204);
@@ -109,6 +152,7 @@ export async function ruleRoutes(app: FastifyInstance, opts: { runtime: Alerting
   r.post(
     '/rules/:id/backtest',
     {
+      config: { access: 'engineer' },
       schema: {
         tags: ['rules'],
         summary: 'Run a saved rule over stored history; nobody is notified',
@@ -119,14 +163,15 @@ export async function ruleRoutes(app: FastifyInstance, opts: { runtime: Alerting
     },
     async (req) => {
       const row = await getRule(pool, req.params.id);
-      if (!row) throw notFound(`no rule ${req.params.id}`);
+      if (!row || !(await visible(req, row.rule))) throw notFound(`no rule ${req.params.id}`);
       checkRange(req.body.from, req.body.to);
-      return runBacktest(pool, runtime.deviceInfo, { rule: row.rule, from: req.body.from, to: req.body.to, devices: req.body.devices });
+      return runBacktest(pool, runtime.deviceInfo, { rule: row.rule, from: req.body.from, to: req.body.to, devices: (await req.deviceScope()).restrict(req.body.devices) });
     },
   );
   r.post(
     '/rules/backtest',
     {
+      config: { access: 'engineer' },
       schema: {
         tags: ['rules'],
         summary: 'Run a rule body (not saved) over stored history; nobody is notified',
@@ -136,7 +181,7 @@ export async function ruleRoutes(app: FastifyInstance, opts: { runtime: Alerting
     },
     async (req) => {
       checkRange(req.body.from, req.body.to);
-      return runBacktest(pool, runtime.deviceInfo, { rule: req.body.rule, from: req.body.from, to: req.body.to, devices: req.body.devices });
+      return runBacktest(pool, runtime.deviceInfo, { rule: req.body.rule, from: req.body.from, to: req.body.to, devices: (await req.deviceScope()).restrict(req.body.devices) });
     },
   );
 }

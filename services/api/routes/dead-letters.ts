@@ -64,6 +64,7 @@ export async function deadLetterRoutes(app: FastifyInstance, opts: { pool: pg.Po
         code: q.code,
         reason: q.reason,
         status: q.status,
+        devices: (await req.deviceScope()).restrict(),
         before: q.cursor ? Number(q.cursor) : undefined,
         limit: q.limit,
       });

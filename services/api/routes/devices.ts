@@ -49,7 +49,8 @@ export async function deviceRoutes(app: FastifyInstance, opts: { pool: pg.Pool }
     },
     async (req) => {
       const q = req.query;
-      const items = await listDevices(opts.pool, { domain: q.domain, kind: q.kind, registered: q.registered, after: q.cursor, limit: q.limit + 1 });
+      const scope = await req.deviceScope();
+      const items = await listDevices(opts.pool, { domain: q.domain, kind: q.kind, registered: q.registered, after: q.cursor, ids: scope.restrict(), limit: q.limit + 1 });
       const page = items.slice(0, q.limit);
       return { items: page, nextCursor: items.length > q.limit ? page[page.length - 1]!.id : null };
     },
@@ -58,7 +59,7 @@ export async function deviceRoutes(app: FastifyInstance, opts: { pool: pg.Pool }
     '/devices/:id',
     { schema: { tags: ['devices'], summary: 'One device', params: z.object({ id: z.string().max(128) }), response: { 200: deviceItemSchema, 404: errorSchema } } },
     async (req) => {
-      const device = await getDevice(opts.pool, req.params.id);
+      const device = (await req.deviceScope()).has(req.params.id) ? await getDevice(opts.pool, req.params.id) : null;
       if (!device) throw notFound(`no device ${req.params.id}`);
       return device;
     },
@@ -74,6 +75,7 @@ export async function deviceRoutes(app: FastifyInstance, opts: { pool: pg.Pool }
       },
     },
     async (req) => {
+      if (!(await req.deviceScope()).has(req.params.id)) throw notFound(`no device ${req.params.id}`);
       const items = await latestForDevice(opts.pool, req.params.id);
       if (items.length === 0 && !(await getDevice(opts.pool, req.params.id))) throw notFound(`no device ${req.params.id}`);
       return { deviceId: req.params.id, items };

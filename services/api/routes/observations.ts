@@ -48,7 +48,7 @@ export async function observationRoutes(app: FastifyInstance, opts: { pool: pg.P
       const cursor = q.cursor ? decodeCursor(q.cursor) : undefined;
       if (cursor === null) throw badRequest('querystring.cursor: not a cursor returned by this API', 'cursor');
       return queryObservations(opts.pool, {
-        devices: q.device,
+        devices: (await req.deviceScope()).restrict(q.device),
         metrics: q.metric,
         channel: q.channel,
         from: q.from,

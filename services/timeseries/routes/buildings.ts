@@ -64,7 +64,7 @@ export function buildingRoutes(env: { pool: pg.Pool }) {
         const unit = BUCKETS[q.bucket];
         const approx = (q.to.getTime() - q.from.getTime()) / ({ hour: 3600, day: 86400, week: 604800, month: 2419200 }[unit] * 1000);
         if (approx > MAX_BUCKETS) throw badRequest(`querystring.bucket: ${Math.ceil(approx)} buckets is above ${MAX_BUCKETS}; use a larger bucket or a shorter range`, 'bucket');
-        return consumption(env.pool, { building: q.building, metric: q.metric, bucket: unit, from: q.from, to: q.to, tz: q.tz });
+        return consumption(env.pool, { building: q.building, metric: q.metric, bucket: unit, from: q.from, to: q.to, tz: q.tz, devices: (await req.deviceScope()).restrict() });
       },
     );
     r.get(
@@ -91,7 +91,7 @@ export function buildingRoutes(env: { pool: pg.Pool }) {
         const bad = checkPeriod(q.from, q.to);
         if (bad) throw badRequest(bad, 'from');
         if (q.to.getTime() - q.from.getTime() > MAX_COMFORT_DAYS * 86400_000) throw badRequest(`querystring.to: at most ${MAX_COMFORT_DAYS} days`, 'to');
-        const [building, ...zones] = await comfort(env.pool, q);
+        const [building, ...zones] = await comfort(env.pool, { ...q, devices: (await req.deviceScope()).restrict() });
         return { building: q.building, from: q.from.toISOString(), to: q.to.toISOString(), summary: building?.zone === '*' ? building : null, zones };
       },
     );

@@ -37,16 +37,18 @@ export function exportRoutes(env: SeriesEnv) {
         const bad = checkPeriod(q.from, q.to);
         if (bad) throw badRequest(bad, 'from');
         if (q.agg && !q.bucket) throw badRequest('querystring.bucket: aggregates need a bucket', 'bucket');
+        // An empty list means every device here: a scoped caller always gets an explicit one.
+        const devices = (await req.deviceScope()).restrictList(q.device ?? []);
         const exp: ExportRequest = {
           format: q.format,
-          devices: q.device ?? [],
+          devices,
           metrics: q.metric ?? [],
           channel: q.channel,
           from: q.from,
           to: q.to,
           series: q.bucket
             ? {
-                devices: q.device ?? [],
+                devices,
                 metrics: q.metric ?? [],
                 channel: q.channel,
                 from: q.from,

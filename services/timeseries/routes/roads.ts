@@ -47,7 +47,7 @@ export function roadRoutes(env: { pool: pg.Pool }) {
           },
         },
       },
-      async (req) => ({ items: await roadConditions(env.pool, { devices: req.query.device }) }),
+      async (req) => ({ items: await roadConditions(env.pool, { devices: (await req.deviceScope()).restrict(req.query.device, 'road-weather-station') }) }),
     );
   };
 }

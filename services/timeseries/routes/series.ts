@@ -51,7 +51,7 @@ export function seriesRoutes(env: SeriesEnv) {
         const bad = checkPeriod(q.from, q.to);
         if (bad) throw badRequest(bad, 'from');
         return querySeries(env, {
-          devices: q.device,
+          devices: (await req.deviceScope()).restrictList(q.device),
           metrics: q.metric,
           channel: q.channel,
           from: q.from,

@@ -49,8 +49,9 @@ export function streamRoutes(env: { hub: LiveHub; heartbeatMs: number }) {
       },
       async (req, reply) => {
         const q = req.query;
+        const visible = (await req.deviceScope()).restrict(q.device?.length ? q.device : undefined);
         const filter: LiveFilter = {
-          devices: q.device?.length ? new Set(q.device) : undefined,
+          devices: visible ? new Set(visible) : undefined,
           metrics: q.metric?.length ? new Set(q.metric) : undefined,
           domains: q.domain?.length ? new Set(q.domain) : undefined,
         };
@@ -67,14 +68,18 @@ export function streamRoutes(env: { hub: LiveHub; heartbeatMs: number }) {
         });
         res.write(`retry: 3000\n: connected ${new Date().toISOString()}\n\n`);
         let closed = false;
+        let release = () => {};
         const close = () => {
           if (closed) return;
           closed = true;
           open.delete(close);
+          release();
           unsubscribe();
           clearInterval(beat);
           res.end();
         };
+        // A token revoked or expired while the stream is open ends it.
+        release = req.liveSession(close);
         const write = (text: string) => {
           if (closed) return;
           res.write(text);

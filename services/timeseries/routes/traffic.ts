@@ -83,7 +83,7 @@ export function trafficRoutes(env: { pool: pg.Pool; timescale: boolean }) {
         if (q.to.getTime() - q.from.getTime() > MAX_KPI_DAYS * 86400_000) {
           throw badRequest(`querystring.to: a KPI period is at most ${MAX_KPI_DAYS} days (use /api/v1/traffic/tmja for yearly figures)`, 'to');
         }
-        const items = await trafficKpis(env.pool, { from: q.from, to: q.to, devices: q.device, by: q.by });
+        const items = await trafficKpis(env.pool, { from: q.from, to: q.to, devices: (await req.deviceScope()).restrict(q.device, 'traffic-counter'), by: q.by });
         return { from: q.from.toISOString(), to: q.to.toISOString(), by: q.by, items };
       },
     );
@@ -119,7 +119,7 @@ export function trafficRoutes(env: { pool: pg.Pool; timescale: boolean }) {
           },
         },
       },
-      async (req) => ({ year: req.query.year, items: await tmja(env.pool, env.timescale, { year: req.query.year, devices: req.query.device }) }),
+      async (req) => ({ year: req.query.year, items: await tmja(env.pool, env.timescale, { year: req.query.year, devices: (await req.deviceScope()).restrict(req.query.device, 'traffic-counter') }) }),
     );
   };
 }
