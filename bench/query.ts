@@ -51,7 +51,7 @@ if (opts.observations) {
 }
 
 const ADMIN_URL = process.env.BENCH_DATABASE_ADMIN_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
-const logger = pino({ level: 'warn' });
+const logger = pino({ level: 'warn' }, pino.destination(2));
 const err = (s: string) => process.stderr.write(`${s}\n`);
 
 const dataset: DatasetOptions = {

@@ -41,7 +41,7 @@ const dataset: DatasetOptions = {
   start: new Date('2025-01-01T00:00:00Z'),
   seed: 42,
 };
-const logger = pino({ level: 'warn' });
+const logger = pino({ level: 'warn' }, pino.destination(2));
 const err = (s: string) => process.stderr.write(`${s}\n`);
 const round = (x: number) => Math.round(x * 10) / 10;
 

@@ -10,39 +10,36 @@ select u.series_id, u.hour
   from ingest_batches b, unnest(b.stale_series, b.stale_hours) as u(series_id, hour)
  where b.stale_series is not null;
 
-create or replace view series_hourly_by_id as
-select h.series_id, h.bucket, h.n, h.sum, h.min, h.max, h.first_time, h.first_value, h.last_time, h.last_value
+-- Each branch joins `series` itself, so a filter on device, metric or channel reaches the
+-- rollup tables' keys (series_id, bucket) in both branches.
+create or replace view series_hourly as
+select s.device_id, s.metric, s.channel, h.bucket, h.n, h.sum, h.min, h.max, h.first_time, h.first_value, h.last_time, h.last_value
   from rollup_hourly h
+  join series s on s.id = h.series_id
  where not exists (select 1 from rollup_stale d where d.series_id = h.series_id and d.hour = h.bucket)
 union all
-select d.series_id, d.hour, count(*), sum(o.value), min(o.value), max(o.value),
+select s.device_id, s.metric, s.channel, d.hour, count(*), sum(o.value), min(o.value), max(o.value),
        min(o.time), (array_agg(o.value order by o.time))[1], max(o.time), (array_agg(o.value order by o.time desc))[1]
   from rollup_stale d
+  join series s on s.id = d.series_id
   join observation_values o on o.series_id = d.series_id and o.time >= d.hour and o.time < d.hour + interval '1 hour'
- group by d.series_id, d.hour;
+ group by s.device_id, s.metric, s.channel, d.hour;
 
-create or replace view series_daily_by_id as
+create or replace view series_daily as
 with stale as (
   select distinct series_id, date_trunc('day', hour, 'Europe/Paris') as day from rollup_stale
 )
-select r.series_id, r.bucket, r.n, r.sum, r.min, r.max, r.first_time, r.first_value, r.last_time, r.last_value
+select s.device_id, s.metric, s.channel, r.bucket, r.n, r.sum, r.min, r.max, r.first_time, r.first_value, r.last_time, r.last_value
   from rollup_daily r
- where not exists (select 1 from stale s where s.series_id = r.series_id and s.day = r.bucket)
+  join series s on s.id = r.series_id
+ where not exists (select 1 from stale st where st.series_id = r.series_id and st.day = r.bucket)
 union all
-select h.series_id, s.day, sum(h.n)::bigint, sum(h.sum), min(h.min), max(h.max),
+select h.device_id, h.metric, h.channel, st.day, sum(h.n)::bigint, sum(h.sum), min(h.min), max(h.max),
        min(h.first_time), (array_agg(h.first_value order by h.first_time))[1],
        max(h.last_time), (array_agg(h.last_value order by h.last_time desc))[1]
-  from stale s
-  join series_hourly_by_id h on h.series_id = s.series_id
-                            and h.bucket >= s.day and h.bucket < s.day + interval '26 hours'
-                            and date_trunc('day', h.bucket, 'Europe/Paris') = s.day
- group by h.series_id, s.day;
-
--- The same with the series' names, the columns the API's queries and SQL users read.
-create or replace view series_hourly as
-select s.device_id, s.metric, s.channel, h.bucket, h.n, h.sum, h.min, h.max, h.first_time, h.first_value, h.last_time, h.last_value
-  from series_hourly_by_id h join series s on s.id = h.series_id;
-
-create or replace view series_daily as
-select s.device_id, s.metric, s.channel, r.bucket, r.n, r.sum, r.min, r.max, r.first_time, r.first_value, r.last_time, r.last_value
-  from series_daily_by_id r join series s on s.id = r.series_id;
+  from stale st
+  join series s on s.id = st.series_id
+  join series_hourly h on h.device_id = s.device_id and h.metric = s.metric and h.channel = s.channel
+                      and h.bucket >= st.day and h.bucket < st.day + interval '26 hours'
+                      and date_trunc('day', h.bucket, 'Europe/Paris') = st.day
+ group by h.device_id, h.metric, h.channel, st.day;
