@@ -50,42 +50,43 @@ export async function consumption(
     q.bucket,
   ]);
   const rangeTo = endRow[0]!.e;
+  // Narrow rows read series by series, so the window sorts one series' times, not text keys;
+  // each reading's bucket is found by binary search in the bucket starts (width_bucket), not by
+  // a time-zone conversion per row.
+  const starts = buckets.length > 0 ? buckets.map((b) => b.b.toISOString()) : [rangeFrom.toISOString()];
   const { rows } = await pool.query(
     `with meters as (
        select id, nullif(tags->>'counterMax', '')::float8 as counter_max from devices where building->>'building' = $1
-          and ($7::text[] is null or id = any($7))
-     ), readings as (
-       select o.device_id, o.channel, o.time, o.value, m.counter_max
-         from observations o join meters m on m.id = o.device_id
-        where o.metric = $2 and o.time >= $3 and o.time < $4
-       union all
-       -- The last reading before the range, so the first bucket gets its opening delta.
-       select p.device_id, p.channel, p.time, p.value, m.counter_max
-         from meters m
-         join lateral (
-           select o.device_id, o.channel, o.time, o.value from observations o
-            where o.device_id = m.id and o.metric = $2 and o.time < $3
-            order by o.time desc limit 1
-         ) p on true
+          and ($6::text[] is null or id = any($6))
+     ), ser as (
+       select s.id, s.device_id, s.channel, m.counter_max from series s join meters m on m.id = s.device_id where s.metric = $2
      ), deltas as (
-       select device_id, channel, time, value, counter_max,
-              value - lag(value) over w as delta, lag(value) over w as prev
-         from readings window w as (partition by device_id, channel order by time)
+       -- Per series (a lateral query on its key), the window runs over one series' readings;
+       -- the last reading before the range gives the first one its opening delta.
+       select ser.id as series_id, d.time, d.value, d.prev
+         from ser cross join lateral (
+           select v.time, v.value,
+                  coalesce(lag(v.value) over (order by v.time),
+                           (select p.value from observation_values p where p.series_id = ser.id and p.time < $3 order by p.time desc limit 1)) as prev
+             from observation_values v
+            where v.series_id = ser.id and v.time >= $3 and v.time < $4
+         ) d
      ), consumed as (
-       select device_id, channel, time,
-              case when delta is null then null
-                   when delta >= 0 then delta
-                   when counter_max is not null and prev >= ${WRAP_FRACTION} * counter_max then counter_max - prev + value
-                   else value end as used,
-              case when delta < 0 and counter_max is not null and prev >= ${WRAP_FRACTION} * counter_max then 'rollover'
-                   when delta < 0 then 'reset' end as event
-         from deltas
+       select d.series_id, d.time,
+              case when d.prev is null then null
+                   when d.value >= d.prev then d.value - d.prev
+                   when ser.counter_max is not null and d.prev >= ${WRAP_FRACTION} * ser.counter_max then ser.counter_max - d.prev + d.value
+                   else d.value end as used,
+              case when d.value < d.prev and ser.counter_max is not null and d.prev >= ${WRAP_FRACTION} * ser.counter_max then 'rollover'
+                   when d.value < d.prev then 'reset' end as event
+         from deltas d join ser on ser.id = d.series_id
      )
-     select device_id, channel, date_trunc($5, time, $6) as b, sum(used) as used,
-            count(*) filter (where event = 'reset') as resets, count(*) filter (where event = 'rollover') as rollovers
-       from consumed where time >= $3 and used is not null
+     select ser.device_id, ser.channel, ($5::timestamptz[])[width_bucket(c.time, $5::timestamptz[])] as b, sum(c.used) as used,
+            count(*) filter (where c.event = 'reset') as resets, count(*) filter (where c.event = 'rollover') as rollovers
+       from consumed c join ser on ser.id = c.series_id
+      where c.used is not null
       group by 1, 2, 3 order by 1, 2, 3`,
-    [q.building, q.metric, rangeFrom.toISOString(), rangeTo.toISOString(), q.bucket, q.tz, q.devices ?? null],
+    [q.building, q.metric, rangeFrom.toISOString(), rangeTo.toISOString(), starts, q.devices ?? null],
   );
   const byBucket = new Map<number, number>();
   const byDevice = new Map<string, { deviceId: string; channel: string; consumption: number }>();
