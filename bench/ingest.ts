@@ -122,7 +122,7 @@ async function vigie(env: Record<string, string> = {}) {
   try {
     let peakRss = 0;
     const sampler = setInterval(() => {
-      void platform.metric('process_resident_memory_bytes').then((b) => (peakRss = Math.max(peakRss, b || 0)), () => {});
+      void platform.metric('vigie_process_process_resident_memory_bytes').then((b) => (peakRss = Math.max(peakRss, b || 0)), () => {});
     }, 250);
     const started = performance.now();
     const publishSeconds = await publishAll(prefix);
