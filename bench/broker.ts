@@ -16,7 +16,11 @@ export async function startShippedMosquitto(): Promise<BenchBroker> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'vigie-mosq-'));
   const conf = readFileSync(path.resolve('infra/mosquitto/vigie.conf'), 'utf8')
     .replace(/^listener 1883$/m, `listener ${port} 127.0.0.1`)
-    .replace(/^persistence_location .*$/m, `persistence_location ${dir}/`);
+    .replace(/^persistence_location .*$/m, `persistence_location ${dir}/`)
+    // The benchmark measures the loss-free queue settings with anonymous publishers; the
+    // generated accounts (`vigie mosquitto-config`) are exercised by test/mosquitto-config.test.ts.
+    .replace(/^allow_anonymous .*$/m, 'allow_anonymous true')
+    .replace(/^(password_file|acl_file|use_username_as_clientid) .*$/gm, '');
   writeFileSync(path.join(dir, 'mosquitto.conf'), conf);
   const child: ChildProcess = spawn('mosquitto', ['-c', path.join(dir, 'mosquitto.conf')], { stdio: 'ignore' });
   const url = `mqtt://127.0.0.1:${port}`;

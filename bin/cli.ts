@@ -3,7 +3,9 @@
  */
 import { Command } from 'commander';
 import { registerBacktest } from './commands/backtest.ts';
+import { registerCredentials } from './commands/credentials.ts';
 import { registerExport } from './commands/export.ts';
+import { registerMosquittoConfig } from './commands/mosquitto-config.ts';
 import { registerSimulate } from './commands/simulate.ts';
 import { registerStart } from './commands/start.ts';
 import { registerToken } from './commands/token.ts';
@@ -15,4 +17,6 @@ registerSimulate(program);
 registerBacktest(program);
 registerExport(program);
 registerToken(program);
+registerCredentials(program);
+registerMosquittoConfig(program);
 await program.parseAsync(process.argv);

@@ -11,6 +11,7 @@ import { freePort, portIsFree } from '../services/embedded/free-port.ts';
 import { newTokenString } from '../services/auth/tokens.ts';
 import { startPlatform } from '../services/platform.ts';
 import { runFleet } from '../simulators/fleet/run.ts';
+import { provisionRegistry } from '../services/broker-auth/provision.ts';
 
 const registry = process.env.VIGIE_REGISTRY || path.resolve('infra/demo/devices.yaml');
 const notes: string[] = [];
@@ -46,6 +47,9 @@ try {
   process.stderr.write(`vigie demo: ${(err as Error).message}\n`);
   process.exit(1);
 }
+// The simulated fleet logs in like real devices: a fresh credential per device and gateway at
+// each demo start (the previous demo's are revoked), passwords kept in memory only.
+const credentials = config.mqttUrl ? undefined : await provisionRegistry(platform.pool, registry, 'demo');
 const out = (line: string) => process.stdout.write(`${line}\n`);
 out('');
 out(`Vigie demo is running (data in ${config.dataDir}, TimescaleDB: ${platform.timescale ? 'yes' : 'no'})`);
@@ -59,13 +63,14 @@ out('           then "Authorize" in the page with the same token for "Try it out
 out(`  metrics  ${platform.httpUrl}/metrics  (open from this machine; VIGIE_METRICS_ACCESS)`);
 out(`  alerts   ${platform.httpUrl}/api/v1/alerts?state=firing  (live: /api/v1/alerts/stream, rules: /api/v1/rules)`);
 out(`  MQTT     ${platform.mqttUrl}  (publish to vigie/<deviceId>/telemetry)`);
+if (credentials) out(`  accounts ${Object.keys(credentials).length} simulated devices and gateways log in with their own credentials; yours: npx vigie device credentials create <id>`);
 out('  formats  TTS v3 (v3/+/devices/+/up), ChirpStack v4 (application/+/device/+/event/up), SenML (vigie/<id>/senml),');
 out('           Sparkplug B (spBv1.0/#), NGSI (vigie/ngsi, POST /ngsi/notify): see the README, "Wire formats"');
 out(`  profiles ${platform.httpUrl}/api/v1/profiles   dead letters ${platform.httpUrl}/api/v1/dead-letters`);
 for (const note of notes) out(`  note     ${note}`);
 out('Press Ctrl+C to stop.');
 out('');
-const fleet = runFleet({ url: platform.mqttUrl, registryPath: registry, intervalSeconds: 5, topicPrefix: config.mqtt.topicPrefix, seed: 1, log: () => {} });
+const fleet = runFleet({ url: platform.mqttUrl, registryPath: registry, intervalSeconds: 5, topicPrefix: config.mqtt.topicPrefix, seed: 1, credentials, log: () => {} });
 await fleet;
 await platform.stop();
 process.exit(0);

@@ -3,6 +3,7 @@
  * direction) as French road operators do; buildings use building/floor/zone.
  */
 import { z } from 'zod';
+import { gatewaySchema } from './broker-account.ts';
 import { deviceIdSchema } from './observation.ts';
 
 export const DEVICE_KINDS = [
@@ -62,15 +63,23 @@ export const deviceSchema = z
 export type Device = z.infer<typeof deviceSchema>;
 export type DeviceInput = z.input<typeof deviceSchema>;
 
-/** The registry file (YAML or JSON): `{ devices: [...] }`. */
+/**
+ * The registry file (YAML or JSON): `{ devices: [...], gateways: [...] }`. Gateways are broker
+ * accounts publishing for many devices (schemas/broker-account.ts); a gateway id is a
+ * username, so it may not equal a device id.
+ */
 export const registryFileSchema = z
-  .object({ devices: z.array(deviceSchema) })
+  .object({ devices: z.array(deviceSchema), gateways: z.array(gatewaySchema).default([]) })
   .strict()
   .superRefine((file, ctx) => {
     const seen = new Set<string>();
     file.devices.forEach((d, i) => {
       if (seen.has(d.id)) ctx.addIssue({ code: 'custom', path: ['devices', i, 'id'], message: `duplicate device id ${d.id}` });
       seen.add(d.id);
+    });
+    file.gateways.forEach((g, i) => {
+      if (seen.has(g.id)) ctx.addIssue({ code: 'custom', path: ['gateways', i, 'id'], message: `gateway id ${g.id} is already a device or gateway id` });
+      seen.add(g.id);
     });
   });
 export type RegistryFile = z.infer<typeof registryFileSchema>;

@@ -5,3 +5,4 @@ export * from './native-telemetry.ts';
 export * from './dead-letter.ts';
 export * from './device-profile.ts';
 export * from './time-zone.ts';
+export * from './broker-account.ts';

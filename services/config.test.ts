@@ -36,3 +36,19 @@ t.test('a config file provides values; the environment wins', async (t) => {
   t.equal(c.ingest.batchSize, 700);
   t.throws(() => loadConfig({ VIGIE_CONFIG: path.join(dir, 'missing.yaml') }), /cannot read/);
 });
+
+t.test('embedded broker security: auth on by default, loopback only without it', async (t) => {
+  const on = loadConfig({});
+  t.equal(on.brokerAuth.mode, 'on');
+  t.equal(on.brokerAuth.host, undefined, 'decided at start: every interface once a device can log in, else loopback');
+  t.equal(on.brokerAuth.tls, undefined);
+  t.throws(() => loadConfig({ VIGIE_MQTT_AUTH: 'off', VIGIE_MQTT_HOST: '0.0.0.0' }), { code: 'VIGIE_ERR_CONFIG', message: /VIGIE_MQTT_HOST.*loopback/ });
+  t.throws(() => loadConfig({ VIGIE_MQTT_AUTH: 'off', VIGIE_MQTT_TLS_HOST: '0.0.0.0', VIGIE_MQTT_TLS_CERT: 'a.pem', VIGIE_MQTT_TLS_KEY: 'a.key' }), /VIGIE_MQTT_TLS_HOST.*loopback/);
+  t.equal(loadConfig({ VIGIE_MQTT_AUTH: 'off', VIGIE_MQTT_HOST: '127.0.0.1' }).brokerAuth.host, '127.0.0.1');
+  t.equal(loadConfig({ VIGIE_MQTT_HOST: '192.0.2.10' }).brokerAuth.host, '192.0.2.10');
+  t.throws(() => loadConfig({ VIGIE_MQTT_TLS_CERT: 'a.pem' }), /go together/);
+  t.throws(() => loadConfig({ VIGIE_MQTT_TLS_CA: 'ca.pem' }), /needs the TLS listener/);
+  const tls = loadConfig({ VIGIE_MQTT_TLS_CERT: 'a.pem', VIGIE_MQTT_TLS_KEY: 'a.key' }).brokerAuth.tls;
+  t.equal(tls?.port, 8883);
+  t.equal(tls?.host, undefined, 'the plain listener address');
+});

@@ -43,7 +43,7 @@ export const configSchema = z.object({
   VIGIE_DEAD_LETTER_MAX_BYTES: int(16 * 1024, 0, 1024 * 1024),
   VIGIE_MAX_FUTURE_SECONDS: int(300, 0, 86400 * 365),
   VIGIE_MAX_AGE_DAYS: int(3660, 1, 36600),
-  VIGIE_TIMESCALE: z.enum(['auto', 'off', 'require']).default('auto'),
+  VIGIE_TIMESCALE: z.enum(['auto', 'off', 'require']).default('auto').describe('auto: TimescaleDB when the server has it installed and preloaded (shared_preload_libraries), else plain PostgreSQL; require: refuse to start without it; off: never.'),
   VIGIE_DB_POOL_SIZE: int(10, 1, 1000),
   VIGIE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   VIGIE_RETRY_MIN_MS: int(100, 1, 3_600_000),
@@ -118,6 +118,16 @@ export const configSchema = z.object({
   VIGIE_INFLUX_FLUSH_MS: int(1000, 10, 600_000).describe('Longest a point waits before its batch is written.'),
   VIGIE_INFLUX_MAX_BUFFER: int(200_000, 1, 50_000_000).describe('Points held while InfluxDB is slow or down; beyond it the oldest are dropped and counted.'),
   VIGIE_INFLUX_TIMEOUT_MS: int(10_000, 100, 600_000).describe('Write request timeout.'),
+
+  // --- Embedded broker security (README, "Devices and the broker"; services/broker-auth) ---
+  VIGIE_MQTT_AUTH: z.enum(['on', 'off']).default('on').describe('Embedded broker: every client authenticates and stays inside its topics. `off`: anonymous clients may publish and subscribe ingest topics (loopback only).'),
+  VIGIE_MQTT_HOST: z.string().optional().describe('Embedded broker listen address. Default: 0.0.0.0 once a device can log in (an active broker credential, or VIGIE_MQTT_TLS_CA), else 127.0.0.1.'),
+  VIGIE_MQTT_AUTH_CACHE_SECONDS: int(30, 0, 3600).describe('How long a verified password is remembered, and how often revoked credentials are disconnected.'),
+  VIGIE_MQTT_TLS_CERT: z.string().optional().describe('PEM certificate (chain) of the embedded broker: with VIGIE_MQTT_TLS_KEY, starts an mqtts listener.'),
+  VIGIE_MQTT_TLS_KEY: z.string().optional().describe('PEM private key of VIGIE_MQTT_TLS_CERT.'),
+  VIGIE_MQTT_TLS_CA: z.string().optional().describe('PEM CA of device certificates: a device presenting a certificate it signed is authenticated as the certificate CN.'),
+  VIGIE_MQTT_TLS_PORT: int(8883, 0, 65535).describe('Port of the mqtts listener.'),
+  VIGIE_MQTT_TLS_HOST: z.string().optional().describe('Listen address of the mqtts listener (default: VIGIE_MQTT_HOST).'),
 });
 export type RawConfig = z.infer<typeof configSchema>;
 
@@ -197,11 +207,24 @@ export interface Config {
     streamHeartbeatMs: number;
     streamReplay: number;
   };
+  /** Embedded broker security (services/broker-auth, services/embedded/broker-guard.ts). */
+  brokerAuth: {
+    mode: 'on' | 'off';
+    /** VIGIE_MQTT_HOST; unset: decided at start (services/platform.ts, "no identity, loopback only"). */
+    host?: string;
+    cacheMs: number;
+    /** `host` unset: the plain listener's address. */
+    tls?: { port: number; host?: string; certFile: string; keyFile: string; caFile?: string };
+  };
   influx?: { url: string; org: string; bucket: string; token?: string; measurementPrefix: string; batchSize: number; flushMs: number; maxBuffer: number; timeoutMs: number; retryMinMs: number; retryMaxMs: number };
 }
 
 export class ConfigError extends Error {
   readonly code = 'VIGIE_ERR_CONFIG';
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 function dropEmpty(source: Record<string, unknown>): Record<string, unknown> {
@@ -238,6 +261,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     // Mosquitto accepts $share from 3.1.1 clients too, but it is an MQTT 5 feature (§4.8.2).
     throw new ConfigError('VIGIE_MQTT_SHARED_GROUP needs VIGIE_MQTT_PROTOCOL=5 (or auto)');
   }
+  const mqttHost = r.VIGIE_MQTT_HOST;
+  if (r.VIGIE_MQTT_AUTH === 'off' && mqttHost && !isLoopback(mqttHost)) {
+    throw new ConfigError(`VIGIE_MQTT_HOST=${mqttHost} with VIGIE_MQTT_AUTH=off would let anyone on the network publish: without authentication the embedded broker listens on loopback only`);
+  }
+  if (Boolean(r.VIGIE_MQTT_TLS_CERT) !== Boolean(r.VIGIE_MQTT_TLS_KEY)) throw new ConfigError('VIGIE_MQTT_TLS_CERT and VIGIE_MQTT_TLS_KEY go together');
+  if (r.VIGIE_MQTT_TLS_CA && !r.VIGIE_MQTT_TLS_CERT) throw new ConfigError('VIGIE_MQTT_TLS_CA needs the TLS listener (VIGIE_MQTT_TLS_CERT and VIGIE_MQTT_TLS_KEY)');
+  const tlsHost = r.VIGIE_MQTT_TLS_HOST;
+  if (r.VIGIE_MQTT_AUTH === 'off' && tlsHost && !isLoopback(tlsHost)) throw new ConfigError(`VIGIE_MQTT_TLS_HOST=${tlsHost} with VIGIE_MQTT_AUTH=off: without authentication the embedded broker listens on loopback only`);
   const extraRoutes = parseRoutes(r.VIGIE_ROUTES);
   if (typeof extraRoutes === 'string') throw new ConfigError(`VIGIE_ROUTES: ${extraRoutes}`);
   try {
@@ -348,6 +379,21 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       seriesMaxPoints: r.VIGIE_SERIES_MAX_POINTS,
       streamHeartbeatMs: r.VIGIE_STREAM_HEARTBEAT_MS,
       streamReplay: r.VIGIE_STREAM_REPLAY,
+    },
+    brokerAuth: {
+      mode: r.VIGIE_MQTT_AUTH,
+      host: mqttHost,
+      cacheMs: r.VIGIE_MQTT_AUTH_CACHE_SECONDS * 1000,
+      tls:
+        r.VIGIE_MQTT_TLS_CERT && r.VIGIE_MQTT_TLS_KEY
+          ? {
+              port: r.VIGIE_MQTT_TLS_PORT,
+              host: tlsHost,
+              certFile: path.resolve(r.VIGIE_MQTT_TLS_CERT),
+              keyFile: path.resolve(r.VIGIE_MQTT_TLS_KEY),
+              caFile: r.VIGIE_MQTT_TLS_CA ? path.resolve(r.VIGIE_MQTT_TLS_CA) : undefined,
+            }
+          : undefined,
     },
     influx: r.VIGIE_INFLUX_URL
       ? {

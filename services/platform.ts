@@ -8,7 +8,9 @@ import type pg from 'pg';
 import { buildApp } from './api/app.ts';
 import { prepareAccess } from './auth/startup.ts';
 import type { Config } from './config.ts';
-import { startEmbeddedBroker, type EmbeddedBrokerHandle } from './embedded/broker.ts';
+import { hasActiveTokens, verifyApiToken } from './auth/index.ts';
+import { startGuardedBroker, type BrokerTokens } from './broker-auth/embedded.ts';
+import type { EmbeddedBrokerHandle } from './embedded/broker.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './embedded/postgres.ts';
 import { startIngest, type IngestRuntime } from './ingest-runtime.ts';
 import type { Batch } from '../ingest/running-sink.ts';
@@ -36,11 +38,21 @@ export interface Platform {
   mqttUrl: string;
   databaseUrl: string;
   timescale: boolean;
+  /** The embedded broker, when MQTT_URL is unset. */
+  broker?: EmbeddedBrokerHandle;
   /** Graceful: stop intake, commit and ack what is pending, close everything. */
   stop(): Promise<void>;
 }
 
-export async function startPlatform(config: Config, logger: Logger): Promise<Platform> {
+export interface PlatformOptions {
+  /**
+   * How the embedded broker checks an API token given as the MQTT password (an admin or
+   * integration token may publish under every ingest topic). Default: the API's own tokens.
+   */
+  mqttTokens?: (pool: pg.Pool) => BrokerTokens;
+}
+
+export async function startPlatform(config: Config, logger: Logger, options: PlatformOptions = {}): Promise<Platform> {
   const cleanups: Array<() => Promise<void>> = [];
   const undo = async () => {
     for (const c of cleanups.reverse()) await c().catch((err) => logger.error({ err }, 'cleanup failed'));
@@ -62,29 +74,33 @@ export async function startPlatform(config: Config, logger: Logger): Promise<Pla
     await migrate(pool, {
       logger,
       after: async (client) => {
-        timescale = await setupStorage(client, config, logger);
+        timescale = await setupStorage(client, config, logger, databaseUrl);
       },
     });
     const access = await prepareAccess(pool, config, logger);
     await syncRegistry(pool, registry.devices);
     logger.info({ registered: registry.devices.length }, 'device registry loaded');
 
+    const telemetry = createTelemetry();
     let mqttUrl = config.mqttUrl;
     let broker: EmbeddedBrokerHandle | undefined;
+    let ingestConfig = config;
     if (!mqttUrl) {
-      broker = await startEmbeddedBroker(config.embedded.mqttPort, config.dataDir, logger);
+      // Every client logs in; the ingest with a secret that lives only in this process.
+      const guarded = await startGuardedBroker(config, pool, telemetry.registry, logger, options.mqttTokens?.(pool) ?? { verify: (password) => verifyApiToken(pool, password), exist: () => hasActiveTokens(pool) });
+      broker = guarded.broker;
       cleanups.push(() => broker!.close());
       mqttUrl = broker.url;
+      ingestConfig = { ...config, mqtt: { ...config.mqtt, ...guarded.login } };
     }
     // aedes speaks MQTT 3.1.1 only; an external broker gets MQTT 5 (receive maximum, session expiry).
     const protocolVersion = config.mqtt.protocol === 'auto' ? (broker ? 4 : 5) : config.mqtt.protocol;
 
-    const telemetry = createTelemetry();
     // Modules are created after the ingest starts (they may publish on its connection), but
     // listen from the first commit: the listener list is read at each commit.
     const committedListeners: Array<(batch: Batch) => void> = [];
     const ingest = await startIngest({
-      config,
+      config: ingestConfig,
       mqttUrl,
       protocolVersion,
       pool,
@@ -141,6 +157,7 @@ export async function startPlatform(config: Config, logger: Logger): Promise<Pla
       mqttUrl,
       databaseUrl,
       timescale,
+      broker,
       async stop() {
         if (stopped) return;
         stopped = true;

@@ -29,3 +29,14 @@ t.test('errors name the file and the field', async (t) => {
   t.throws(() => loadRegistry(write('c.yaml', 'devices:\n  - { id: s1, kind: meter, domain: buildings }\n  - { id: s1, kind: meter, domain: buildings }\n')), /duplicate device id s1/);
   t.throws(() => loadRegistry(path.join(dir, 'nope.yaml')), /cannot read/);
 });
+
+t.test('gateways: broker accounts with scopes, ids distinct from devices', async (t) => {
+  const demo = loadRegistry(path.resolve('infra/demo/devices.yaml'));
+  t.same(demo.gateway('gtb-jmoulin')?.sparkplug, ['clg-jmoulin/gtb-edge']);
+  t.same(demo.gateway('tts-86')?.chirpstack, [], 'scopes default to empty');
+  const device = '  - { id: s1, kind: meter, domain: buildings }\n';
+  t.throws(() => loadRegistry(write('g1.yaml', `devices:\n${device}gateways:\n  - { id: s1, ngsi: true }\n`)), /gateway id s1 is already a device or gateway id/);
+  t.throws(() => loadRegistry(write('g2.yaml', `devices:\n${device}gateways:\n  - { id: gw }\n`)), /needs at least one of tts, chirpstack, sparkplug, ngsi/);
+  t.throws(() => loadRegistry(write('g3.yaml', `devices:\n${device}gateways:\n  - { id: gw, sparkplug: [just-a-node] }\n`)), /group\/node/);
+  t.throws(() => loadRegistry(write('g4.yaml', `devices:\n${device}gateways:\n  - { id: "gw:1", ngsi: true }\n`)), /gateways\.0\.id/);
+});

@@ -1,16 +1,23 @@
 /** The device registry file (YAML or JSON), validated once at start. */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { registryFileSchema, type Device } from '../schemas/index.ts';
+import { registryFileSchema, type Device, type Gateway } from '../schemas/index.ts';
 import { VigieError } from './errors.ts';
 
 export class DeviceRegistry {
   private readonly byId: Map<string, Device>;
-  constructor(readonly devices: Device[] = []) {
+  constructor(
+    readonly devices: Device[] = [],
+    /** Broker accounts publishing for many devices (network-server integrations, Sparkplug edge nodes). */
+    readonly gateways: Gateway[] = [],
+  ) {
     this.byId = new Map(devices.map((d) => [d.id, d]));
   }
   get(id: string): Device | undefined {
     return this.byId.get(id);
+  }
+  gateway(id: string): Gateway | undefined {
+    return this.gateways.find((g) => g.id === id);
   }
 }
 
@@ -28,5 +35,5 @@ export function loadRegistry(file: string | undefined): DeviceRegistry {
     const issue = result.error.issues[0]!;
     throw new VigieError('VIGIE_ERR_REGISTRY', `VIGIE_REGISTRY ${file}: ${issue.path.join('.')}: ${issue.message}`);
   }
-  return new DeviceRegistry(result.data.devices);
+  return new DeviceRegistry(result.data.devices, result.data.gateways);
 }

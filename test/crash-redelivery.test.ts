@@ -87,7 +87,9 @@ t.test('Mosquitto + PostgreSQL: SIGTERM commits what is held, then exits 0', asy
 t.test('embedded PostgreSQL + broker: SIGKILL before commit loses nothing, data survives restart', async (t) => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'vigie-crash-'));
   const mqttPort = String(10_000 + Math.floor(Math.random() * 50_000));
-  const env = { VIGIE_DATA_DIR: dataDir, VIGIE_MQTT_PORT: mqttPort };
+  // Broker authentication is not what this test is about: pinned off (anonymous publishers
+  // on loopback), as test/broker-auth.test.ts pins it on.
+  const env = { VIGIE_DATA_DIR: dataDir, VIGIE_MQTT_PORT: mqttPort, VIGIE_MQTT_AUTH: 'off' };
   const brokerUrl = `mqtt://127.0.0.1:${mqttPort}`;
 
   const first = await startChildPlatform({ ...env, ...HOLD }, 120_000);

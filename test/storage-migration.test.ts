@@ -6,7 +6,6 @@
  * Nothing is lost, and the API answers what the previous rows say, in both storage modes.
  */
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,10 +15,8 @@ import t from 'tap';
 import { listMigrations, migrate } from '../services/store/migrate.ts';
 import { qualityFlags } from '../schemas/index.ts';
 import { startTestPlatform } from './helpers/platform.ts';
-import type { TestDatabase } from './helpers/database.ts';
+import { createTestDatabase, forEachStorageMode } from './helpers/database.ts';
 
-const PLAIN_URL = process.env.TEST_DATABASE_ADMIN_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
-const TIMESCALE_URL = process.env.TEST_TIMESCALE_URL || 'postgres://postgres@127.0.0.1:5433/postgres';
 const repo = path.resolve(import.meta.dirname, '..');
 const git = (...args: string[]) => execFileSync('git', args, { cwd: repo, encoding: 'utf8' });
 
@@ -34,30 +31,6 @@ function previousMigrations(): string {
     }
   }
   return dir;
-}
-
-async function createDatabase(adminUrl: string): Promise<TestDatabase | null> {
-  const name = `vigie_upgrade_t${randomBytes(5).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  try {
-    await admin.connect();
-  } catch {
-    return null;
-  }
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    name,
-    async drop() {
-      const c = new pg.Client({ connectionString: adminUrl });
-      await c.connect();
-      await c.query(`drop database if exists ${name} with (force)`);
-      await c.end();
-    },
-  };
 }
 
 const H = 3_600_000;
@@ -112,13 +85,10 @@ async function snapshot(pool: pg.Pool): Promise<Snapshot> {
   };
 }
 
-for (const mode of ['plain', 'timescaledb'] as const) {
-  t.test(`a database of the previous layout is upgraded without loss (${mode})`, async (t) => {
-    const db = await createDatabase(mode === 'plain' ? PLAIN_URL : TIMESCALE_URL);
-    if (!db) {
-      t.comment(`no server at ${TIMESCALE_URL}: the TimescaleDB upgrade cannot run here`);
-      return;
-    }
+await forEachStorageMode(t, async (t, storage) => {
+  const mode = storage === 'plain' ? 'plain' : 'timescaledb';
+  await t.test('a database of the previous layout is upgraded without loss', async (t) => {
+    const db = await createTestDatabase('upgrade', storage);
     t.teardown(() => db.drop());
     const old = previousMigrations();
     t.teardown(() => rmSync(old, { recursive: true, force: true }));
@@ -158,7 +128,7 @@ for (const mode of ['plain', 'timescaledb'] as const) {
     t.equal(before.observations.length, rows.length, 'the previous layout holds every row once');
     const hourlyBefore = (await pool.query(`select device_id, metric, channel, bucket, n::int, sum, min, max, last_value from ${mode === 'plain' ? 'series_hourly' : 'cagg_hourly'} order by 1, 2, 3, 4`)).rows;
 
-    const tp = await startTestPlatform({ db, env: { VIGIE_TIMESCALE: mode === 'plain' ? 'off' : 'require', VIGIE_RULES_DIR: '/nonexistent' } });
+    const tp = await startTestPlatform({ db, env: { VIGIE_RULES_DIR: '/nonexistent' } });
     t.teardown(() => tp.stop());
     t.equal(tp.platform.timescale, mode === 'timescaledb');
     const after = await snapshot(tp.platform.pool);
@@ -215,4 +185,4 @@ for (const mode of ['plain', 'timescaledb'] as const) {
     const { rows: ids } = await tp.platform.pool.query(`select count(*)::int as n from series where device_id = 'up-ws-1' and metric = 'air_temperature'`);
     t.equal(ids[0].n, 1, 'one series id per (device, metric, channel)');
   });
-}
+});

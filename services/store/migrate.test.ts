@@ -1,16 +1,23 @@
-/** Migrations against a real PostgreSQL: idempotent, locked, refusing edited or newer schemas. */
+/**
+ * Migrations against a real PostgreSQL: idempotent, locked, refusing edited or newer schemas.
+ * The concurrent start runs with each storage mode's set-up after the SQL files (partition
+ * conversion, or the TimescaleDB hypertable, policies and aggregates), as several Vigie
+ * processes starting together would.
+ */
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import t, { type Test } from 'tap';
-import { createTestDatabase } from '../../test/helpers/database.ts';
+import { loadConfig } from '../config.ts';
+import { setupStorage } from '../timeseries/storage.ts';
+import { createTestDatabase, forEachStorageMode } from '../../test/helpers/database.ts';
 import { listMigrations, migrate } from './migrate.ts';
 import { createPool } from './pool.ts';
 
 const logger = pino({ level: 'silent' });
-const db = await createTestDatabase('migrate');
+const db = await createTestDatabase('migrate', 'plain');
 const pool = createPool(db.url, 4);
 t.teardown(async () => {
   await pool.end();
@@ -23,6 +30,29 @@ t.test('applies every migration once, even when started concurrently', async (t)
   t.same(applied.sort(), listMigrations().map((m) => m.name).sort(), 'each file applied by exactly one of the three');
   t.same((await migrate(pool, { logger })).applied, [], 'nothing to do the second time');
 });
+
+t.test('three processes starting together set the storage up once, in each mode', (t) =>
+  forEachStorageMode(t, async (t, mode) => {
+    const db = await createTestDatabase('migrate_storage', mode);
+    const pool = createPool(db.url, 4);
+    t.teardown(async () => {
+      await pool.end();
+      await db.drop();
+    });
+    const config = loadConfig({ DATABASE_URL: db.url, ...db.env });
+    const outcomes: boolean[] = [];
+    const start = () => migrate(pool, { logger, after: async (c) => void outcomes.push(await setupStorage(c, config, logger)) });
+    const results = await Promise.all([start(), start(), start()]);
+    t.same(results.flatMap((r) => r.applied).sort(), listMigrations().map((m) => m.name).sort(), 'each file applied once');
+    t.same(outcomes, [mode === 'timescale', mode === 'timescale', mode === 'timescale'], 'every process runs the pinned mode');
+    const { rows } = await pool.query(`select relkind from pg_class where relname = 'observations'`);
+    t.equal(rows[0].relkind, mode === 'plain' ? 'p' : 'r', mode === 'plain' ? 'partitioned' : 'a hypertable (an ordinary table for the catalogue)');
+    if (mode === 'timescale') {
+      const { rows: jobs } = await pool.query(`select count(*)::int as n from timescaledb_information.jobs where proc_name = 'policy_refresh_continuous_aggregate'`);
+      t.equal(jobs[0].n, 2, 'one refresh policy per aggregate, not one per start');
+    }
+  }),
+);
 
 t.test('refuses an edited once-migration and a newer database', async (t) => {
   const files = listMigrations();
@@ -79,7 +109,7 @@ t.test('a database migrated by Vigie 0.1, before comments left the checksum, is 
 });
 
 t.test('re-applies a repeatable migration when it changes; a failing one is rolled back', async (t) => {
-  const other = await createTestDatabase('migrate2');
+  const other = await createTestDatabase('migrate2', 'plain');
   const pool = createPool(other.url, 2);
   try {
     await repeatableAndFailing(t, pool);

@@ -91,7 +91,15 @@ export class StorageMaintenance {
       this.lateRange = null;
       if (range) {
         const hour = 3600_000;
-        await refreshContinuousAggregates(this.o.pool, new Date(Math.floor(range.from / hour) * hour), new Date(Math.floor(range.to / hour) * hour + hour));
+        try {
+          await refreshContinuousAggregates(this.o.pool, new Date(Math.floor(range.from / hour) * hour), new Date(Math.floor(range.to / hour) * hour + hour));
+        } catch (err) {
+          // Kept for the next tick (a policy run refreshing an overlapping window makes
+          // TimescaleDB refuse this one): late rows must reach the aggregates eventually.
+          const now = this.lateRange as { from: number; to: number } | null;
+          this.lateRange = now ? { from: Math.min(now.from, range.from), to: Math.max(now.to, range.to) } : range;
+          throw err;
+        }
       }
       return;
     }

@@ -6,6 +6,7 @@
  * a crash leaves the keys stale, never lost.
  */
 import type pg from 'pg';
+import { refreshAggregate } from '../store/timescale.ts';
 import { withTransaction } from '../store/transaction.ts';
 
 /**
@@ -101,6 +102,7 @@ export async function rebuildRollups(pool: pg.Pool): Promise<void> {
 /** TimescaleDB: re-materialize a range explicitly (late data older than the policy window). */
 export async function refreshContinuousAggregates(pool: pg.Pool, from: Date, to: Date): Promise<void> {
   // refresh_continuous_aggregate cannot run inside a transaction block: plain pool queries.
-  await pool.query(`call refresh_continuous_aggregate('cagg_series_hourly', $1::timestamptz, $2::timestamptz)`, [from.toISOString(), to.toISOString()]);
-  await pool.query(`call refresh_continuous_aggregate('cagg_series_daily', $1::timestamptz - interval '1 day', $2::timestamptz + interval '1 day')`, [from.toISOString(), to.toISOString()]);
+  await refreshAggregate(pool, 'cagg_hourly', from, to);
+  // A day either side: the local days holding `from` and `to` lie wholly inside the window.
+  await refreshAggregate(pool, 'cagg_daily', new Date(from.getTime() - 86400_000), new Date(to.getTime() + 86400_000));
 }

@@ -9,13 +9,17 @@ import type { Config } from '../config.ts';
 import { setupTimescale } from '../store/timescale.ts';
 import { convertToPartitioned, maintainPartitions } from './partitions.ts';
 
-export async function setupStorage(client: pg.ClientBase, config: Config, logger: Logger): Promise<boolean> {
+/** `databaseUrl`: the database `client` is connected to (the extension is created on a connection of its own). */
+export async function setupStorage(client: pg.ClientBase, config: Config, logger: Logger, databaseUrl = config.databaseUrl): Promise<boolean> {
   const ts = config.timeseries;
   const timescale = await setupTimescale(client, config.timescale, logger, {
-    chunkIntervalDays: ts.chunkIntervalDays,
-    compressAfterDays: ts.compressAfterDays,
-    retentionDays: ts.retentionDays,
-    rollupLateDays: ts.rollupLateDays,
+    connectionString: databaseUrl,
+    policies: {
+      chunkIntervalDays: ts.chunkIntervalDays,
+      compressAfterDays: ts.compressAfterDays,
+      retentionDays: ts.retentionDays,
+      rollupLateDays: ts.rollupLateDays,
+    },
   });
   if (timescale) return true;
   await convertToPartitioned(client);

@@ -3,12 +3,16 @@
  * connection per gateway-like process, each device on its own period. A device's `format`
  * tag picks its wire format (native by default; ttn-v3, chirpstack-v4, senml, ngsi, or
  * sparkplug-b for an edge node with its own session, whose `spDevices` tag lists its devices).
+ * With credentials (`{username: password}`, as `vigie credentials provision` writes them),
+ * each device or gateway connects with its own account (simulators/fleet/accounts.ts);
+ * with one login, every connection uses it; with neither, clients connect anonymously.
  * The simulator shares only the schemas with the platform.
  */
 import { readFileSync } from 'node:fs';
-import mqtt from 'mqtt';
+import mqtt, { type MqttClient } from 'mqtt';
 import { parse as parseYaml } from 'yaml';
-import { registryFileSchema, type Device } from '../../schemas/index.ts';
+import { registryFileSchema, type Device, type Gateway } from '../../schemas/index.ts';
+import { accountFor, type Login } from './accounts.ts';
 import { classroom, messageFor, type ModelState, type NativeMessage } from './models.ts';
 import { createRandom } from './random.ts';
 import { chirpstackUplink, ttnUplink, type WireMessage } from './wire/lorawan.ts';
@@ -40,19 +44,45 @@ export interface FleetOptions {
   durationSeconds?: number;
   topicPrefix: string;
   seed: number;
+  /** Per-account passwords: each device or gateway logs in as itself. */
+  credentials?: Record<string, string>;
+  /** One login for every connection (an integration account), when `credentials` is not given. */
+  login?: Login;
   /** Progress lines go here (the CLI passes stdout). */
   log?: (line: string) => void;
 }
 
-export function loadFleet(file: string): Device[] {
+export function loadRegistryFile(file: string): { devices: Device[]; gateways: Gateway[] } {
   const text = readFileSync(file, 'utf8');
-  return registryFileSchema.parse(file.endsWith('.json') ? JSON.parse(text) : parseYaml(text)).devices;
+  return registryFileSchema.parse(file.endsWith('.json') ? JSON.parse(text) : parseYaml(text));
+}
+
+export function loadFleet(file: string): Device[] {
+  return loadRegistryFile(file).devices;
 }
 
 export async function runFleet(options: FleetOptions): Promise<{ published: number }> {
-  const devices = loadFleet(options.registryPath);
+  const { devices, gateways } = loadRegistryFile(options.registryPath);
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const client = await mqtt.connectAsync(options.url, { clientId: `vigie-sim-${process.pid}`, clean: true, reconnectPeriod: 1000 });
+  /** The login of the account publishing on `topic`; null: no credential for it (skipped). */
+  const loginFor = (topic: string): Login | undefined | null => {
+    if (!options.credentials) return options.login;
+    const account = accountFor(topic, gateways);
+    const password = account ? options.credentials[account] : undefined;
+    return account && password ? { username: account, password } : null;
+  };
+  const clients = new Map<string, Promise<MqttClient>>();
+  const clientFor = (login: Login | undefined) => {
+    const key = login?.username ?? '';
+    let c = clients.get(key);
+    if (!c) {
+      c = mqtt.connectAsync(options.url, { clientId: `sim-${key || 'fleet'}-${process.pid}`, clean: true, reconnectPeriod: 1000, ...(login ?? {}) });
+      c.catch(() => clients.delete(key));
+      clients.set(key, c);
+    }
+    return c;
+  };
+  const warned = new Set<string>();
   const random = createRandom(options.seed);
   const states = new Map<string, ModelState>(devices.map((d, i) => [d.id, { energy: 120_000 + i * 1000, water: 3_000 + i * 10 }]));
   let published = 0;
@@ -63,6 +93,13 @@ export async function runFleet(options: FleetOptions): Promise<{ published: numb
     const count = (counts.get(device.id) ?? 0) + 1;
     counts.set(device.id, count);
     const wire = wireMessage(device, message, random, count, period);
+    const login = loginFor(wire.topic);
+    if (login === null) {
+      if (!warned.has(device.id)) log(`no credential publishes ${wire.topic} (device ${device.id}): skipped`);
+      warned.add(device.id);
+      return;
+    }
+    const client = await clientFor(login);
     await client.publishAsync(`${options.topicPrefix}${wire.topic}`, wire.payload, { qos: 1 });
     published += 1;
   };
@@ -79,7 +116,12 @@ export async function runFleet(options: FleetOptions): Promise<{ published: numb
     const period = options.intervalSeconds ?? device.periodSeconds ?? 360;
     if (device.tags.format === 'sparkplug-b') {
       const [group, node] = device.id.split(':');
-      const spNode = new SparkplugEdgeNode(options.url, options.topicPrefix, group ?? 'vigie', node ?? device.id, (device.tags.spDevices ?? '').split(',').filter(Boolean));
+      const login = loginFor(`spBv1.0/${group ?? 'vigie'}/NBIRTH/${node ?? device.id}`);
+      if (login === null) {
+        log(`no credential for Sparkplug edge node ${device.id}: skipped`);
+        continue;
+      }
+      const spNode = new SparkplugEdgeNode(options.url, options.topicPrefix, group ?? 'vigie', node ?? device.id, (device.tags.spDevices ?? '').split(',').filter(Boolean), login);
       await spNode.start();
       nodes.push(spNode);
       await publishNode(spNode, device, period);
@@ -100,7 +142,7 @@ export async function runFleet(options: FleetOptions): Promise<{ published: numb
     await n.stop();
     published += n.published;
   }
-  await client.endAsync();
+  for (const c of clients.values()) await (await c.catch(() => undefined))?.endAsync();
   log(`published ${published} messages`);
   return { published };
 }

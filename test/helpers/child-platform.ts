@@ -25,15 +25,24 @@ export async function startChildPlatform(env: Record<string, string>, timeoutMs 
   let output = '';
   const child = spawn(process.execPath, [path.join(ROOT, 'bin/vigie.js'), 'start'], {
     cwd: ROOT,
-    env: { ...process.env, VIGIE_LOG_LEVEL: 'info', VIGIE_ADMIN_TOKEN: TEST_ADMIN_TOKEN, ...env, VIGIE_HTTP_PORT: String(port), VIGIE_HTTP_HOST: '127.0.0.1' },
+    // Plain PostgreSQL unless the test says otherwise: never the mode of the shell it runs in.
+    env: { ...process.env, VIGIE_LOG_LEVEL: 'info', VIGIE_TIMESCALE: 'off', VIGIE_ADMIN_TOKEN: TEST_ADMIN_TOKEN, ...env, VIGIE_HTTP_PORT: String(port), VIGIE_HTTP_HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  let gone = false;
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code) => {
+      gone = true;
+      resolve(code);
+    }),
+  );
   const url = `http://127.0.0.1:${port}`;
   const ready = waitFor(
     async () => {
+      // Stop polling once the child is gone (the race below has already failed).
+      if (gone) return true;
       const r = await fetch(`${url}/ready`).catch(() => undefined);
       return r?.status === 200;
     },

@@ -1,9 +1,13 @@
 /**
  * Inserting observation fixtures straight into the store, through the `observations` and
- * `latest_observations` views (their insert triggers resolve series and mark stale rollup hours,
- * as the ingest does).
+ * `latest_observations` views (their insert triggers resolve series ids), with what the ingest's
+ * commit sets off in each storage mode: on plain PostgreSQL the touched hours are marked stale;
+ * with TimescaleDB, rows older than the refresh-policy window get the explicit aggregate
+ * refresh the timeseries module runs for late data (services/timeseries/maintenance.ts).
  */
 import type pg from 'pg';
+import { DEFAULT_POLICIES, refreshAggregate } from '../../services/store/timescale.ts';
+import { refreshContinuousAggregates, refreshDirtyRollups } from '../../services/timeseries/rollups.ts';
 
 export interface Row {
   device: string;
@@ -13,7 +17,13 @@ export interface Row {
   value: number;
 }
 
-export async function insertRows(pool: pg.Pool, rows: Row[]): Promise<void> {
+/** True when the database runs the TimescaleDB storage mode (its continuous aggregates exist). */
+export async function isTimescale(pool: pg.Pool): Promise<boolean> {
+  const { rows } = await pool.query<{ ts: boolean }>(`select to_regclass('cagg_series_hourly') is not null as ts`);
+  return rows[0]!.ts;
+}
+
+export async function insertRows(pool: pg.Pool, rows: Row[], rollupLateDays = DEFAULT_POLICIES.rollupLateDays): Promise<void> {
   for (let i = 0; i < rows.length; i += 5000) {
     const part = rows.slice(i, i + 5000);
     await pool.query(
@@ -31,6 +41,34 @@ export async function insertRows(pool: pg.Pool, rows: Row[]): Promise<void> {
        from observations where device_id = any($1) order by device_id, metric, channel, time desc`,
     [[...new Set(rows.map((r) => r.device))]],
   );
+  if (await isTimescale(pool)) {
+    const limit = Date.now() - rollupLateDays * 86400_000;
+    let min = Infinity;
+    let max = -Infinity;
+    for (const r of rows) {
+      const t = new Date(r.time).getTime();
+      if (t >= limit) continue;
+      min = Math.min(min, t);
+      max = Math.max(max, t);
+    }
+    if (min <= max) {
+      const hour = 3600_000;
+      await refreshContinuousAggregates(pool, new Date(Math.floor(min / hour) * hour), new Date(Math.floor(max / hour) * hour + hour));
+    }
+  }
+}
+
+/**
+ * Brings the rollups up to date, as the background work eventually does: the plain rollup
+ * worker drains every dirty hour; with TimescaleDB, everything up to an hour ago (the policies'
+ * end offset) is materialized.
+ */
+export async function settleRollups(pool: pg.Pool): Promise<void> {
+  if (await isTimescale(pool)) {
+    for (const view of ['cagg_hourly', 'cagg_daily'] as const) await refreshAggregate(pool, view, null, new Date(Date.now() - 3600_000));
+    return;
+  }
+  while ((await refreshDirtyRollups(pool)) > 0);
 }
 
 /** Every `stepMinutes` from `from` (inclusive) to `to` (exclusive). */

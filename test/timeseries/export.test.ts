@@ -2,8 +2,7 @@
 import http from 'node:http';
 import t from 'tap';
 import { csvField } from '../../services/timeseries/export.ts';
-import { refreshDirtyRollups } from '../../services/timeseries/rollups.ts';
-import { insertRows } from '../helpers/observations.ts';
+import { insertRows, settleRollups } from '../helpers/observations.ts';
 import { authHeaders, startTestPlatform, TEST_ADMIN_TOKEN } from '../helpers/platform.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -76,7 +75,7 @@ t.test('a large export streams in chunks and waits for a slow client', async (t)
      select 'tc-big', 'vehicle_count', 'lane1', timestamptz '2025-01-01T00:00:00Z' + make_interval(mins => g), now(), g % 50, 0
        from generate_series(0, 199999) g`,
   );
-  while ((await refreshDirtyRollups(pool)) > 0);
+  await settleRollups(pool);
   const url = `${tp.platform.httpUrl}/api/v1/export?device=tc-big&from=2025-01-01T00:00:00Z&to=2026-01-01T00:00:00Z`;
   const res = await new Promise<http.IncomingMessage>((resolve, reject) => http.get(url, { headers: authHeaders() }, resolve).on('error', reject));
   t.equal(res.statusCode, 200);

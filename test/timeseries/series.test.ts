@@ -1,48 +1,51 @@
 /**
- * GET /api/v1/series on plain PostgreSQL: aggregates against hand-computed answers, DST days
- * of 23 and 25 hours, gap filling, late data reaching the rollups, and the 400 guards.
- * Every answer is checked from raw rows and from the rollups (before and after the worker).
+ * GET /api/v1/series in both storage modes: aggregates against hand-computed answers, DST days
+ * of 23 and 25 hours, gap filling, late data reaching the rollups, and the 400 guards. Every
+ * answer is checked from raw rows and from the rollups (as inserted, and once the background
+ * rollup work has run: the plain-PostgreSQL worker, or TimescaleDB's aggregate refresh).
  */
-import t from 'tap';
-import { refreshDirtyRollups } from '../../services/timeseries/rollups.ts';
-import { every, insertRows } from '../helpers/observations.ts';
+import t, { type Test } from 'tap';
+import { forEachStorageMode, type StorageMode } from '../helpers/database.ts';
+import { every, insertRows, settleRollups } from '../helpers/observations.ts';
 import { startTestPlatform } from '../helpers/platform.ts';
-
-const tp = await startTestPlatform();
-t.teardown(() => tp.stop());
-const pool = tp.platform.pool;
-const settle = async () => {
-  while ((await refreshDirtyRollups(pool)) > 0);
-};
 
 interface Series {
   source: string;
   series: Array<{ deviceId: string; metric: string; channel: string; unit: string; points: Array<Record<string, number | string | null>> }>;
 }
-const series = (qs: string) => tp.get<Series>(`/api/v1/series?${qs}`);
 
-// One vehicle per 6-minute period around both 2026 DST changes (29 March, 25 October).
-await insertRows(pool, [
-  ...every('2026-03-27T23:00:00Z', '2026-03-30T22:00:00Z', 6).map((time) => ({ device: 'tc-dst', metric: 'vehicle_count', channel: 'lane1', time, value: 1 })),
-  ...every('2026-10-23T22:00:00Z', '2026-10-26T23:00:00Z', 6).map((time) => ({ device: 'tc-dst', metric: 'vehicle_count', channel: 'lane1', time, value: 1 })),
-]);
+await forEachStorageMode(t, suite);
 
-for (const phase of ['before the rollup worker', 'after the rollup worker']) {
-  t.test(`calendar days in Europe/Paris have 23 and 25 hours (${phase})`, async (t) => {
-    for (const source of ['auto', 'raw']) {
-      const spring = await series(`device=tc-dst&metric=vehicle_count&from=2026-03-28T00:00:00%2B01:00&to=2026-03-30T00:00:00%2B02:00&bucket=1d&agg=count,sum&source=${source}`);
-      t.equal(spring.status, 200);
-      t.equal(spring.body.source, source === 'raw' ? 'raw' : 'daily');
-      const pts = spring.body.series[0]!.points;
-      t.same(pts.map((p) => p.time), ['2026-03-27T23:00:00.000Z', '2026-03-28T23:00:00.000Z'], 'local midnights');
-      t.same(pts.map((p) => p.count), [240, 230], `${source}: 24 h then 23 h of 6-minute periods`);
-      const autumn = await series(`device=tc-dst&metric=vehicle_count&from=2026-10-24T00:00:00%2B02:00&to=2026-10-26T00:00:00%2B01:00&bucket=1d&agg=sum&source=${source}`);
-      t.same(autumn.body.series[0]!.points.map((p) => p.sum), [240, 250], `${source}: the 25-hour day counts 250 periods`);
-      const utc = await series(`device=tc-dst&metric=vehicle_count&from=2026-03-29T00:00:00Z&to=2026-03-30T00:00:00Z&bucket=1d&agg=count&tz=UTC&source=${source}`);
-      t.same(utc.body.series[0]!.points.map((p) => p.count), [240], 'a UTC day is 24 hours');
-    }
-    await settle();
-  });
+async function suite(t: Test, mode: StorageMode): Promise<void> {
+  const tp = await startTestPlatform({ storage: mode });
+  t.teardown(() => tp.stop());
+  const pool = tp.platform.pool;
+  t.equal(tp.platform.timescale, mode === 'timescale', 'the platform runs the storage mode the test pinned');
+  const settle = () => settleRollups(pool);
+  const series = (qs: string) => tp.get<Series>(`/api/v1/series?${qs}`);
+
+  // One vehicle per 6-minute period around both 2026 DST changes (29 March, 25 October).
+  await insertRows(pool, [
+    ...every('2026-03-27T23:00:00Z', '2026-03-30T22:00:00Z', 6).map((time) => ({ device: 'tc-dst', metric: 'vehicle_count', channel: 'lane1', time, value: 1 })),
+    ...every('2026-10-23T22:00:00Z', '2026-10-26T23:00:00Z', 6).map((time) => ({ device: 'tc-dst', metric: 'vehicle_count', channel: 'lane1', time, value: 1 })),
+  ]);
+
+  for (const phase of ['as inserted', 'after the background rollup work']) {
+    t.test(`calendar days in Europe/Paris have 23 and 25 hours (${phase})`, async (t) => {
+      for (const source of ['auto', 'raw']) {
+        const spring = await series(`device=tc-dst&metric=vehicle_count&from=2026-03-28T00:00:00%2B01:00&to=2026-03-30T00:00:00%2B02:00&bucket=1d&agg=count,sum&source=${source}`);
+        t.equal(spring.status, 200);
+        t.equal(spring.body.source, source === 'raw' ? 'raw' : 'daily');
+        const pts = spring.body.series[0]!.points;
+        t.same(pts.map((p) => p.time), ['2026-03-27T23:00:00.000Z', '2026-03-28T23:00:00.000Z'], 'local midnights');
+        t.same(pts.map((p) => p.count), [240, 230], `${source}: 24 h then 23 h of 6-minute periods`);
+        const autumn = await series(`device=tc-dst&metric=vehicle_count&from=2026-10-24T00:00:00%2B02:00&to=2026-10-26T00:00:00%2B01:00&bucket=1d&agg=sum&source=${source}`);
+        t.same(autumn.body.series[0]!.points.map((p) => p.sum), [240, 250], `${source}: the 25-hour day counts 250 periods`);
+        const utc = await series(`device=tc-dst&metric=vehicle_count&from=2026-03-29T00:00:00Z&to=2026-03-30T00:00:00Z&bucket=1d&agg=count&tz=UTC&source=${source}`);
+        t.same(utc.body.series[0]!.points.map((p) => p.count), [240], 'a UTC day is 24 hours');
+      }
+      await settle();
+    });
 }
 
 t.test('week and month buckets follow the local calendar', async (t) => {
@@ -88,11 +91,13 @@ t.test('late data lands in its bucket, in the rollups too', async (t) => {
   await settle();
   const url = `device=rws-agg&metric=surface_temperature&from=2026-02-02T08:00:00Z&to=2026-02-02T09:00:00Z&bucket=1h&agg=count,max`;
   await insertRows(pool, [{ device: 'rws-agg', metric: 'surface_temperature', time: '2026-02-02T08:59:00Z', value: 42 }]);
-  t.same((await series(url)).body.series[0]!.points[0], { time: '2026-02-02T08:00:00.000Z', count: 11, max: 42 }, 'real time before the worker');
+  t.same((await series(url)).body.series[0]!.points[0], { time: '2026-02-02T08:00:00.000Z', count: 11, max: 42 }, 'at once, before the background work');
   await settle();
-  const { rows } = await pool.query(`select n, max from rollup_hourly h join series s on s.id = h.series_id where s.device_id = 'rws-agg' and bucket = '2026-02-02T08:00:00Z'`);
-  t.same(rows, [{ n: 11, max: 42 }], 'the worker recomputed the touched hour');
-  const { rows: day } = await pool.query(`select n from rollup_daily r join series s on s.id = r.series_id where s.device_id = 'rws-agg'`);
+  // What is stored, not the real-time answer: the rollup tables, or the aggregates' materialization.
+  const [hourly, daily] = mode === 'plain' ? ['rollup_hourly', 'rollup_daily'] : [await materialization(tp.platform.pool, 'cagg_series_hourly'), await materialization(tp.platform.pool, 'cagg_series_daily')];
+  const { rows } = await pool.query(`select n::int, max from ${hourly} h join series s on s.id = h.series_id where s.device_id = 'rws-agg' and bucket = '2026-02-02T08:00:00Z'`);
+  t.same(rows, [{ n: 11, max: 42 }], 'the touched hour was recomputed');
+  const { rows: day } = await pool.query(`select n::int from ${daily} r join series s on s.id = r.series_id where s.device_id = 'rws-agg'`);
   t.same(day, [{ n: 11 }], 'and its local day');
   t.same((await series(url)).body.series[0]!.points[0], { time: '2026-02-02T08:00:00.000Z', count: 11, max: 42 });
 });
@@ -123,3 +128,14 @@ t.test('the time-series routes are in the OpenAPI document', async (t) => {
     t.ok(doc.body.paths[p], p);
   }
 });
+}
+
+/** The hypertable holding a continuous aggregate's materialized rows. */
+async function materialization(pool: import('pg').Pool, view: string): Promise<string> {
+  const { rows } = await pool.query<{ rel: string }>(
+    `select format('%I.%I', materialization_hypertable_schema, materialization_hypertable_name) as rel
+       from timescaledb_information.continuous_aggregates where view_name = $1`,
+    [view],
+  );
+  return rows[0]!.rel;
+}

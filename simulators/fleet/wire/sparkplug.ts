@@ -51,6 +51,8 @@ export class SparkplugEdgeNode {
     readonly group: string,
     readonly node: string,
     readonly devices: string[],
+    /** The edge node's broker account. */
+    private readonly login?: { username: string; password: string },
   ) {}
 
   private topic(type: string, device?: string): string {
@@ -66,8 +68,9 @@ export class SparkplugEdgeNode {
   async start(): Promise<void> {
     const death = spb.encodePayload({ timestamp: Date.now(), metrics: [{ name: 'bdSeq', type: 'UInt64', value: this.bdSeq, timestamp: Date.now() }] });
     this.client = await mqtt.connectAsync(this.url, {
-      clientId: `vigie-sim-spb-${this.node}-${process.pid}`.slice(0, 23),
+      clientId: `sim-spb-${this.node}-${process.pid}`.slice(0, 23),
       clean: true,
+      ...(this.login ?? {}),
       will: { topic: this.topic('NDEATH'), payload: Buffer.from(death), qos: 1, retain: false },
     });
     this.client.on('message', (_t, payload) => {

@@ -1,0 +1,4 @@
+/** roads.test.ts again, in the TimescaleDB storage mode (see runInStorageMode in test/helpers/database.ts). */
+import { runInStorageMode } from '../helpers/database.ts';
+
+await runInStorageMode('timescale', () => import('./roads.test.ts'));
