@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import mqtt from 'mqtt';
 import pg from 'pg';
-import { createTestDatabase } from '../test/helpers/database.ts';
+import { createBenchDatabase as createTestDatabase } from './database.ts';
 import { startChildPlatform } from '../test/helpers/child-platform.ts';
 import { startShippedMosquitto } from './broker.ts';
 import { startReference } from './reference-pipeline.ts';

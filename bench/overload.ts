@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import mqtt from 'mqtt';
 import pg from 'pg';
-import { createTestDatabase } from '../test/helpers/database.ts';
+import { createBenchDatabase as createTestDatabase } from './database.ts';
 import { startChildPlatform } from '../test/helpers/child-platform.ts';
 import { startShippedMosquitto } from './broker.ts';
 
@@ -29,7 +29,7 @@ const PUBLISHERS = Number(values.publishers);
 const M = Number(values.metrics);
 const METRIC_POOL = ['air_temperature', 'relative_humidity', 'surface_temperature', 'dew_point', 'wind_speed', 'pressure', 'co2', 'battery'];
 const broker = values.broker ? { url: values.broker, stop: async () => {} } : await startShippedMosquitto();
-const db = await createTestDatabase('overload', 'plain');
+const db = await createTestDatabase('overload');
 const prefix = `o${randomBytes(3).toString('hex')}/`;
 const platform = await startChildPlatform({
   DATABASE_URL: db.url,
