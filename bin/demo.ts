@@ -70,7 +70,19 @@ out(`  profiles ${platform.httpUrl}/api/v1/profiles   dead letters ${platform.ht
 for (const note of notes) out(`  note     ${note}`);
 out('Press Ctrl+C to stop.');
 out('');
-const fleet = runFleet({ url: platform.mqttUrl, registryPath: registry, intervalSeconds: 5, topicPrefix: config.mqtt.topicPrefix, seed: 1, credentials, log: () => {} });
+// The fleet's progress lines stay quiet; a failed publish is shown with its reason.
+const fleetLog = logger.child({ component: 'simulator' });
+const fleet = runFleet({
+  url: platform.mqttUrl,
+  registryPath: registry,
+  intervalSeconds: 5,
+  topicPrefix: config.mqtt.topicPrefix,
+  seed: 1,
+  credentials,
+  log: (line) => {
+    if (line.startsWith('publish failed')) fleetLog.warn(line);
+  },
+});
 await fleet;
 await platform.stop();
 process.exit(0);

@@ -10,15 +10,20 @@
  *   the in-flight bound then stops intake, and the broker keeps the rest.
  * - A batch the store refuses for its content (not for its connection) is split until the
  *   culprit message is alone; that one becomes a `store_rejected` dead letter and is acked,
- *   so a poison message cannot block every device behind it.
+ *   so a poison message cannot block every device behind it. Its dead letter holds only
+ *   storable text, with a last-resort form (no payload, fixed words) should even that be
+ *   refused, so isolating it never throws and never takes the innocent messages down with it.
+ * - A commit that keeps failing is visible: `failingSince` (read by /ready) and the
+ *   commit-failure counter, which counts refused contents as well as lost connections.
  */
+import { createHash } from 'node:crypto';
 import pRetry, { AbortError } from 'p-retry';
 import type { Logger } from 'pino';
 import type { Observation } from '../schemas/index.ts';
 import type { DeviceInfo, DeviceStatusChange } from './decoder.ts';
 import type { IngestInstruments } from './instruments.ts';
 import type { InboundMessage } from './decoder.ts';
-import type { DeadLetter, ProcessedMessage } from './process-message.ts';
+import { printable, type DeadLetter, type ProcessedMessage } from './process-message.ts';
 
 export interface Batch {
   observations: Observation[];
@@ -79,6 +84,7 @@ export class RunningSink {
   private readonly idleWaiters: Array<() => void> = [];
   private readonly abort = new AbortController();
   private closed = false;
+  private failedAt: Date | null = null;
 
   constructor(private readonly options: RunningSinkOptions) {}
 
@@ -87,6 +93,11 @@ export class RunningSink {
     let n = this.pending.length;
     for (const c of this.commits) n += c.messages.length;
     return n;
+  }
+
+  /** When the current run of failed write attempts began; null while writes succeed. */
+  get failingSince(): Date | null {
+    return this.failedAt;
   }
 
   hasCapacity(): boolean {
@@ -226,22 +237,32 @@ export class RunningSink {
   private async isolatePoison(messages: Pending[], cause: unknown, written: Batch[]): Promise<void> {
     if (messages.length === 1) {
       const { message, processed } = messages[0]!;
-      this.options.logger.warn({ err: cause, deviceId: processed.deviceId, topic: message.topic }, 'store refused a message; dead-lettering it');
-      const deadLetters: DeadLetter[] = [
-        {
-          receivedAt: message.receivedAt,
-          topic: message.topic,
-          decoder: processed.deadLetters[0]?.decoder ?? null,
-          deviceId: processed.deviceId,
-          code: 'store_rejected',
-          reason: `the store refused this message: ${(cause as Error).message}`,
-          field: null,
-          payload: message.payload.subarray(0, this.options.deadLetterMaxBytes),
-          payloadSize: message.payload.length,
-        },
-      ];
-      const batch: Batch = { observations: [], deadLetters, devicesSeen: new Map() };
-      await this.writeWithRetry(batch);
+      this.options.logger.warn({ err: cause, deviceId: processed.deviceId, topic: printable(message.topic, 500) }, 'store refused a message; dead-lettering it');
+      const sha = createHash('sha256').update(message.payload).digest();
+      const code = (cause as { code?: unknown })?.code;
+      const letter: DeadLetter = {
+        receivedAt: message.receivedAt,
+        topic: printable(message.topic, 65_535),
+        decoder: processed.deadLetters[0]?.decoder ?? null,
+        deviceId: processed.deviceId === null ? null : printable(processed.deviceId, 200),
+        code: 'store_rejected',
+        reason: printable(`the store refused this message${typeof code === 'string' ? ` (SQLSTATE ${code})` : ''}: ${(cause as Error)?.message}`, 1000),
+        field: null,
+        payload: message.payload.subarray(0, this.options.deadLetterMaxBytes),
+        payloadSize: message.payload.length,
+        payloadSha256: sha,
+      };
+      let batch: Batch = { observations: [], deadLetters: [letter], devicesSeen: new Map() };
+      try {
+        await this.writeWithRetry(batch);
+      } catch (err) {
+        if (!this.options.sink.isContentError(err)) throw err;
+        this.options.logger.error({ err }, 'the dead letter of a refused message was refused too; storing its last-resort form');
+        // Fixed words refused would not be the message's fault: retried like a lost connection,
+        // visibly (failingSince, commit failures), rather than dropped.
+        batch = { observations: [], deadLetters: [lastResort(letter)], devicesSeen: new Map() };
+        await this.writeWithRetry(batch, true);
+      }
       written.push(batch);
       return;
     }
@@ -249,14 +270,21 @@ export class RunningSink {
     for (const part of [messages.slice(0, half), messages.slice(half)]) await this.commit(part, written);
   }
 
-  private writeWithRetry(batch: Batch): Promise<void> {
+  /** `retryContent`: refused contents are retried too (the last-resort dead letter). */
+  private writeWithRetry(batch: Batch, retryContent = false): Promise<void> {
     const { sink, logger, instruments, retryMinMs, retryMaxMs } = this.options;
     return pRetry(
       async () => {
         try {
           await sink.write(batch);
+          this.failedAt = null;
         } catch (err) {
-          if (sink.isContentError(err)) throw new AbortError(err as Error);
+          if (sink.isContentError(err) && !retryContent) {
+            // Refused contents are commit failures too, though retrying cannot help.
+            instruments.commitFailures.inc();
+            throw new AbortError(err as Error);
+          }
+          this.failedAt ??= new Date();
           throw err;
         }
       },
@@ -273,6 +301,20 @@ export class RunningSink {
       },
     );
   }
+}
+
+/** A dead letter no store can refuse: fixed words, the identity hash, no payload bytes. */
+function lastResort(letter: DeadLetter): DeadLetter {
+  const hex = letter.payloadSha256.toString('hex');
+  return {
+    ...letter,
+    topic: `(unstorable topic, payload sha256 ${hex})`,
+    deviceId: null,
+    decoder: null,
+    field: null,
+    reason: 'the store refused this message and its dead letter; only its size and hash are kept',
+    payload: Buffer.alloc(0),
+  };
 }
 
 function toBatch(messages: Pending[]): Batch {

@@ -109,6 +109,8 @@ export const configSchema = z.object({
   VIGIE_SERIES_MAX_POINTS: int(200_000, 100, 10_000_000).describe('GET /api/v1/series refuses requests above this many series x buckets (400).'),
   VIGIE_STREAM_HEARTBEAT_MS: int(15_000, 100, 600_000).describe('SSE heartbeat comment interval.'),
   VIGIE_STREAM_REPLAY: int(10_000, 0, 1_000_000).describe('Observations kept in memory for SSE resumption with Last-Event-ID.'),
+  VIGIE_STREAM_MAX_CLIENTS: int(100, 1, 100_000).describe('Open SSE streams (observations and alerts together); past it a client gets 503 VIGIE_ERR_STREAM_FULL.'),
+  VIGIE_STREAM_MAX_BUFFER_BYTES: int(1024 * 1024, 16 * 1024, 256 * 1024 * 1024).describe('Unsent bytes held for one SSE client; past it the client is disconnected (it resumes with Last-Event-ID).'),
   VIGIE_INFLUX_URL: z.string().url().optional().describe('InfluxDB v2 (or compatible) URL; unset disables the mirror.'),
   VIGIE_INFLUX_ORG: z.string().default('vigie'),
   VIGIE_INFLUX_BUCKET: z.string().default('vigie'),
@@ -197,6 +199,8 @@ export interface Config {
     webhook: { url?: string; secret?: string; timeoutMs: number; retries: number; backoffMs: number; allow: string[] };
     mqttTopic: string;
   };
+  /** Server-Sent Events, every stream (services/api/sse.ts). */
+  stream: { maxClients: number; maxBufferedBytes: number; heartbeatMs: number };
   timeseries: {
     retentionDays: number;
     chunkIntervalDays: number;
@@ -370,6 +374,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       },
       mqttTopic: r.VIGIE_ALERT_MQTT_TOPIC.replace(/\/+$/, ''),
     },
+    stream: { maxClients: r.VIGIE_STREAM_MAX_CLIENTS, maxBufferedBytes: r.VIGIE_STREAM_MAX_BUFFER_BYTES, heartbeatMs: r.VIGIE_STREAM_HEARTBEAT_MS },
     timeseries: {
       retentionDays: r.VIGIE_RETENTION_DAYS,
       chunkIntervalDays: r.VIGIE_CHUNK_INTERVAL_DAYS,

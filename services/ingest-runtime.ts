@@ -10,9 +10,10 @@ import { builtinDecoders, DecoderRegistry } from '../ingest/decoders/registry.ts
 import { MqttSource } from '../ingest/mqtt/mqtt-source.ts';
 import { processMessage, type ProcessedMessage, type ProcessOptions } from '../ingest/process-message.ts';
 import { RunningSink, type Batch } from '../ingest/running-sink.ts';
-import type { TopicRoute } from '../ingest/topic-routes.ts';
+import { topicMatches, type TopicRoute } from '../ingest/topic-routes.ts';
 import type { DeviceProfile } from '../schemas/index.ts';
 import type { Config } from './config.ts';
+import type { BrokerIntake } from './embedded/broker.ts';
 import { ConfigError } from './config.ts';
 import { loadProfiles } from './formats/profiles.ts';
 import type { DeviceRegistry } from './registry.ts';
@@ -31,6 +32,8 @@ export interface IngestRuntime {
   profiles: Map<string, DeviceProfile>;
   /** Runs a message through the same path as MQTT (used by HTTP intakes); resolves once committed. */
   submit(message: InboundMessage): Promise<ProcessedMessage>;
+  /** The in-process intake of the embedded broker (PUBACK after commit); see embedded/broker.ts. */
+  brokerIntake: BrokerIntake;
   stop(timeoutMs: number): Promise<void>;
   destroy(): Promise<void>;
 }
@@ -46,6 +49,8 @@ export interface IngestRuntimeOptions {
   routes?: TopicRoute[];
   decoders?: DecoderRegistry;
   onCommitted?: (batch: Batch) => void;
+  /** False with the embedded broker, which hands messages over through `brokerIntake` instead. */
+  subscribe?: boolean;
 }
 
 export async function startIngest(o: IngestRuntimeOptions): Promise<IngestRuntime> {
@@ -99,6 +104,7 @@ export async function startIngest(o: IngestRuntimeOptions): Promise<IngestRuntim
     filters: [...new Set(routes.filter((r) => r.source !== 'http').map((r) => r.filter))],
     topicPrefix: config.mqtt.topicPrefix,
     sharedGroup: config.mqtt.sharedGroup,
+    subscribe: o.subscribe,
     receiveMaximum: config.ingest.maxInflight,
     logger: logger.child({ component: 'mqtt' }),
   });
@@ -128,20 +134,29 @@ export async function startIngest(o: IngestRuntimeOptions): Promise<IngestRuntim
     waitForCapacity: () => sink.waitForCapacity(),
     onReceived: () => telemetry.ingest.messagesReceived.inc(),
   });
+  const submit = async (message: InboundMessage): Promise<ProcessedMessage> => {
+    await sink.waitForCapacity();
+    telemetry.ingest.messagesReceived.inc();
+    let processed: ProcessedMessage | undefined;
+    await new Promise<void>((resolve, reject) => {
+      processed = accept(message, resolve);
+      if (!processed) reject(new Error(`message on ${message.topic} could not be processed`));
+    });
+    return processed!;
+  };
+  const prefix = config.mqtt.topicPrefix;
+  const mqttFilters = [...new Set(routes.filter((r) => r.source !== 'http').map((r) => r.filter))];
   return {
     source,
     sink,
     processOptions,
     profiles,
-    async submit(message) {
-      await sink.waitForCapacity();
-      telemetry.ingest.messagesReceived.inc();
-      let processed: ProcessedMessage | undefined;
-      await new Promise<void>((resolve, reject) => {
-        processed = accept(message, resolve);
-        if (!processed) reject(new Error(`message on ${message.topic} could not be processed`));
-      });
-      return processed!;
+    submit,
+    brokerIntake: {
+      accepts: (topic) => topic.startsWith(prefix) && mqttFilters.some((f) => topicMatches(f, topic.slice(prefix.length))),
+      submit: async (topic, payload) => {
+        await submit({ topic: topic.slice(prefix.length), payload, receivedAt: new Date() });
+      },
     },
     async stop(timeoutMs) {
       source.pause();

@@ -43,6 +43,15 @@ export function createLogger(level: string, name = 'vigie', options: LoggerOptio
   if (!options.pretty) return options.stderr ? pino(settings, pino.destination(2)) : pino(settings);
   return pino(
     settings,
-    pino.transport({ target: 'pino-pretty', options: { ignore: 'pid,hostname,name', hideObject: true, translateTime: 'SYS:HH:MM:ss' } }),
+    pino.transport({
+      target: 'pino-pretty',
+      options: {
+        ignore: 'pid,hostname,name',
+        hideObject: true,
+        translateTime: 'SYS:HH:MM:ss',
+        // The objects are hidden for a readable line, but never the reason something failed.
+        messageFormat: '{msg}{if err.message}: {err.message}{end}{if reason}: {reason}{end}{if code} ({code}){end}',
+      },
+    }),
   );
 }

@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type pg from 'pg';
 import type { Batch } from '../ingest/running-sink.ts';
+import type { SseHub } from './api/sse.ts';
 import type { Config } from './config.ts';
 import type { IngestRuntime } from './ingest-runtime.ts';
 import type { DeviceRegistry } from './registry.ts';
@@ -22,6 +23,8 @@ export interface ModuleContext {
   timescale: boolean;
   /** The running ingest (publish on its MQTT connection, submit messages from HTTP). */
   ingest: IngestRuntime;
+  /** The shared Server-Sent Events registry (caps span every stream). */
+  sse: SseHub;
 }
 
 export interface PlatformModule {

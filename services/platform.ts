@@ -4,13 +4,16 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import client from 'prom-client';
 import type pg from 'pg';
 import { buildApp } from './api/app.ts';
 import { prepareAccess } from './auth/startup.ts';
+import { SseHub } from './api/sse.ts';
 import type { Config } from './config.ts';
 import { hasActiveTokens, verifyApiToken } from './auth/index.ts';
 import { startGuardedBroker, type BrokerTokens } from './broker-auth/embedded.ts';
 import type { EmbeddedBrokerHandle } from './embedded/broker.ts';
+import { lockDataDir, type DataDirLock } from './embedded/data-dir-lock.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './embedded/postgres.ts';
 import { startIngest, type IngestRuntime } from './ingest-runtime.ts';
 import type { Batch } from '../ingest/running-sink.ts';
@@ -59,6 +62,12 @@ export async function startPlatform(config: Config, logger: Logger, options: Pla
   };
   try {
     const registry = loadRegistry(config.registryPath);
+    // The embedded database and broker keep their files in the data directory: one Vigie at a time.
+    let lock: DataDirLock | undefined;
+    if (!config.databaseUrl || !config.mqttUrl) {
+      lock = lockDataDir(config.dataDir, 'vigie start');
+      cleanups.push(async () => lock!.release());
+    }
 
     let databaseUrl = config.databaseUrl;
     let embeddedPg: EmbeddedPostgresHandle | undefined;
@@ -107,15 +116,20 @@ export async function startPlatform(config: Config, logger: Logger, options: Pla
       registry,
       telemetry,
       logger,
+      subscribe: !broker,
       onCommitted: (batch) => {
         for (const listener of committedListeners) listener(batch);
       },
     });
     cleanups.push(() => ingest.destroy());
+    broker?.attachIntake(ingest.brokerIntake);
 
     const modules: PlatformModule[] = [];
+    const streamsCut = new client.Counter({ name: 'vigie_stream_cut_total', help: 'SSE streams the server closed, by reason (too_slow, stalled, shutdown)', labelNames: ['reason'], registers: [telemetry.registry] });
+    const sse: SseHub = new SseHub({ ...config.stream, identify: (req) => req.identity?.subject ?? null, onDestroyed: (reason) => streamsCut.inc({ reason }) });
+    new client.Gauge({ name: 'vigie_stream_clients', help: 'Open SSE streams (observations and alerts)', registers: [telemetry.registry], collect() { this.set(sse.size); } });
     for (const factory of MODULES) {
-      const mod = await factory({ config, logger, pool, registry, telemetry, timescale, ingest });
+      const mod = await factory({ config, logger, pool, registry, telemetry, timescale, ingest, sse });
       modules.push(mod);
       if (mod.stop) cleanups.push(mod.stop);
       if (mod.onCommitted) committedListeners.push(mod.onCommitted);
@@ -137,7 +151,9 @@ export async function startPlatform(config: Config, logger: Logger, options: Pla
         } catch {
           database = false;
         }
-        return { database, broker: ingest.source.connected };
+        // A commit failing now (connection lost, or a dead letter the store keeps refusing)
+        // means nothing is acknowledged: not ready, whatever a bare `select 1` says.
+        return { database, broker: ingest.source.connected, commits: ingest.sink.failingSince === null };
       },
     });
     await app.listen({ host: config.http.host, port: config.http.port });
@@ -167,6 +183,7 @@ export async function startPlatform(config: Config, logger: Logger, options: Pla
         await pool.end();
         if (broker) await broker.close();
         if (embeddedPg) await embeddedPg.stop();
+        lock?.release();
       },
     };
   } catch (err) {

@@ -13,6 +13,7 @@ import { freePort } from '../services/embedded/free-port.ts';
 import { startChildPlatform } from './helpers/child-platform.ts';
 import { createTestDatabase } from './helpers/database.ts';
 import { waitFor } from './helpers/wait.ts';
+import { authHeaders } from './helpers/platform.ts';
 
 const run = promisify(execFile);
 const db = await createTestDatabase('brokercli');
@@ -35,7 +36,7 @@ t.test('create, use, list, revoke; secrets stay out of the logs', async (t) => {
   const c = await connect({ username: 'cli-dev-1', password: created.password });
   await c.publishAsync('vigie/cli-dev-1/telemetry', JSON.stringify({ ts: new Date().toISOString(), metrics: { co2: 640 } }), { qos: 1 });
   await waitFor(async () => {
-    const r = (await (await fetch(`${child.url}/api/v1/devices/cli-dev-1/latest`)).json()) as { items: Array<{ value: number }> };
+    const r = (await (await fetch(`${child.url}/api/v1/devices/cli-dev-1/latest`, { headers: authHeaders() })).json()) as { items: Array<{ value: number }> };
     return r.items[0]?.value === 640;
   }, 15_000, 'the reading');
   const wrong = `${created.password.slice(0, -2)}zz`;

@@ -13,6 +13,7 @@ import pg from 'pg';
 import t from 'tap';
 import { startChildPlatform } from './helpers/child-platform.ts';
 import { createTestDatabase } from './helpers/database.ts';
+import { publishWindow } from './helpers/publisher.ts';
 import { authHeaders, TEST_MQTT_URL } from './helpers/platform.ts';
 import { waitFor } from './helpers/wait.ts';
 
@@ -93,7 +94,13 @@ t.test('embedded PostgreSQL + broker: SIGKILL before commit loses nothing, data 
   const brokerUrl = `mqtt://127.0.0.1:${mqttPort}`;
 
   const first = await startChildPlatform({ ...env, ...HOLD }, 120_000);
-  await publishAll(brokerUrl, (i) => `vigie/emb-${i % 4}/telemetry`, 20);
+  // The embedded broker acknowledges only after the commit (services/embedded/broker.ts), so
+  // the publisher holds all 20 unacknowledged and sends them again to the next Vigie.
+  const published = publishWindow(
+    brokerUrl,
+    Array.from({ length: 20 }, (_, i) => ({ topic: `vigie/emb-${i % 4}/telemetry`, payload: JSON.stringify({ ts: Date.now() - 1000 + i, metrics: { air_temperature: i / 10 } }) })),
+    20,
+  );
   const received = await receivedSettled(() => first.metric('vigie_messages_received_total'));
   t.equal(received, 20);
   first.child.kill('SIGKILL');
@@ -106,6 +113,7 @@ t.test('embedded PostgreSQL + broker: SIGKILL before commit loses nothing, data 
     await second.exited;
     rmSync(dataDir, { recursive: true, force: true });
   });
+  t.equal((await published).acked, 20, 'every message acknowledged, by the second Vigie');
   const items = await waitFor(async () => {
     const r = await fetch(`${second.url}/api/v1/observations?limit=100&metric=air_temperature`, { headers: authHeaders() });
     const body = (await r.json()) as { items: unknown[] };

@@ -45,7 +45,7 @@ t.test('a taken broker port stops start-up with the setting to change', async (t
   await new Promise<void>((r) => blocker.listen(0, '0.0.0.0', () => r()));
   t.teardown(() => new Promise<void>((r) => blocker.close(() => r())));
   const port = (blocker.address() as net.AddressInfo).port;
-  await t.rejects(startEmbeddedBroker(port, dataDir, createLogger('silent')), {
+  await t.rejects(startEmbeddedBroker({ port, dataDir, logger: createLogger('silent'), maxPayloadBytes: 1024, ingestClientId: 'vigie-ingest' }), {
     code: 'VIGIE_ERR_MQTT_PORT_IN_USE',
     message: new RegExp(`port ${port} is already in use.*VIGIE_MQTT_PORT.*MQTT_URL`),
   });

@@ -144,7 +144,7 @@ t.test('observations page with a cursor, in time order', async (t) => {
 t.test('health, readiness, metrics and OpenAPI', async (t) => {
   t.equal((await tp.get('/health')).status, 200);
   const ready = await tp.get<{ ready: boolean; checks: Record<string, boolean> }>('/ready');
-  t.same(ready.body, { ready: true, checks: { database: true, broker: true } });
+  t.same(ready.body, { ready: true, checks: { database: true, broker: true, commits: true } });
   const metrics = await tp.platform.app.inject({ method: 'GET', url: '/metrics' });
   t.match(metrics.body, /vigie_messages_received_total \d+/);
   t.match(metrics.body, /vigie_observations_stored_total \d+/);

@@ -9,7 +9,10 @@ import type { Rule } from '../../schemas/alerting.ts';
 import { formatTimeline, runBacktest } from '../../services/alerting/backtest.ts';
 import { parseRuleFile } from '../../services/alerting/rule-files.ts';
 import { getRule } from '../../services/alerting/store/rules.ts';
+import { isoTimeProblem } from '../../services/api/query-params.ts';
 import { loadConfig } from '../../services/config.ts';
+import { openDatabase } from '../../services/embedded/open-database.ts';
+import { createLogger } from '../../services/logger.ts';
 import { loadRegistry } from '../../services/registry.ts';
 import { createPool } from '../../services/store/pool.ts';
 
@@ -29,9 +32,9 @@ function fail(message: string): never {
 }
 
 function parseTime(name: string, s: string): Date {
-  const d = new Date(s);
-  if (Number.isNaN(d.getTime())) fail(`--${name}: expected an ISO 8601 date-time, got "${s}"`);
-  return d;
+  const problem = isoTimeProblem(s);
+  if (problem) fail(`--${name}: ${problem}, got "${s}"`);
+  return new Date(s);
 }
 
 export function registerBacktest(program: Command): void {
@@ -40,20 +43,25 @@ export function registerBacktest(program: Command): void {
     .description('Run a rule over stored history and print a timeline of when it would have fired and resolved (nobody is notified)')
     .option('--rule <id>', 'rule id (from the database, or picked from --file)')
     .option('--file <path>', 'rule file (YAML or JSON, { rules: [...] }) with a rule not deployed yet')
-    .requiredOption('--from <time>', 'start of the range (ISO 8601)')
+    .requiredOption('--from <time>', 'start of the range (ISO 8601; required)')
     .option('--to <time>', 'end of the range (ISO 8601, default now)')
     .option('--device <ids...>', 'only these devices')
     .option('--json', 'print the result as JSON instead of a timeline')
-    .option('--database-url <url>', 'PostgreSQL URL (default DATABASE_URL)')
+    .option('--database-url <url>', 'PostgreSQL URL (default DATABASE_URL, else the embedded database of VIGIE_DATA_DIR)')
     .action(async (o: Options) => {
       const config = loadConfig(process.env, o.databaseUrl ? { DATABASE_URL: o.databaseUrl } : {});
-      if (!config.databaseUrl) fail('needs a database: set DATABASE_URL or pass --database-url');
       if (!o.rule && !o.file) fail('pass --rule <id> or --file <path>');
       const from = parseTime('from', o.from);
       const to = o.to ? parseTime('to', o.to) : new Date();
       if (!(to > from)) fail('--to must be after --from');
       const registry = loadRegistry(config.registryPath);
-      const pool = createPool(config.databaseUrl, 2);
+      let database;
+      try {
+        database = await openDatabase(config, createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, 'vigie', { stderr: true }), 'vigie backtest');
+      } catch (err) {
+        fail((err as Error).message);
+      }
+      const pool = createPool(database.url, 2);
       try {
         let rule: Rule | undefined;
         if (o.file) {
@@ -70,6 +78,7 @@ export function registerBacktest(program: Command): void {
         process.stdout.write(o.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatTimeline(result)}\n`);
       } finally {
         await pool.end();
+        await database.close();
       }
     });
 }

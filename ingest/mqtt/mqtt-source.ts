@@ -20,6 +20,8 @@ export interface MqttSourceOptions {
   filters: string[];
   /** Prefix put before every filter and removed from every received topic (test isolation, multi-tenant brokers). */
   topicPrefix: string;
+  /** False: a clean session that subscribes to nothing (the embedded broker hands messages over in-process). */
+  subscribe?: boolean;
   /** MQTT 5 / Mosquitto shared subscription group. */
   sharedGroup?: string;
   /** Upper bound of unacknowledged deliveries the broker may send (MQTT 5 Receive Maximum). */
@@ -49,7 +51,7 @@ export class MqttSource {
     const o = this.options;
     const clientOptions: IClientOptions = {
       clientId: o.clientId,
-      clean: false,
+      clean: o.subscribe === false,
       protocolVersion: o.protocolVersion,
       username: o.username,
       password: o.password,
@@ -106,6 +108,7 @@ export class MqttSource {
       client.connect();
     });
 
+    if (o.subscribe === false) return;
     const filters = o.filters.map((f) => (o.sharedGroup ? `$share/${o.sharedGroup}/${prefix}${f}` : `${prefix}${f}`));
     await client.subscribeAsync(filters.map((f) => f), { qos: 1 });
     o.logger.info({ filters }, 'MQTT subscribed');

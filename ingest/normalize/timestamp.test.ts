@@ -12,7 +12,8 @@ t.test('ISO 8601 forms devices send', async (t) => {
   t.equal(iso('2026-01-15T07:30:00+0100'), '2026-01-15T06:30:00.000Z', 'offset without colon');
   t.equal(iso('2026-07-15T08:30:00.123456789+02:00'), '2026-07-15T06:30:00.123Z', 'nanoseconds (The Things Stack) truncated to ms');
   t.equal(iso('2026-01-15 06:30:00Z'), '2026-01-15T06:30:00.000Z', 'space separator');
-  t.equal(iso('2026-01-15T06:30:00'), '2026-01-15T06:30:00.000Z', 'no zone: UTC by default');
+  t.match(iso('2026-01-15T06:30:00'), /^error: timestamp "2026-01-15T06:30:00" has no time zone: add Z/, 'no zone and none to assume: refused, not guessed');
+  t.match(iso('2026-01-15'), /has no time zone/, 'a bare date neither');
   t.equal(iso('2026-01-15T07:30:00', 'Europe/Paris'), '2026-01-15T06:30:00.000Z', 'no zone, Paris winter');
   t.equal(iso('2026-07-15T08:30:00', 'Europe/Paris'), '2026-07-15T06:30:00.000Z', 'no zone, Paris summer');
 });

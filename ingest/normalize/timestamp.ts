@@ -1,7 +1,14 @@
 /**
- * Timestamps as devices really send them (README, "Wire formats"): ISO 8601
- * with `Z`, with an offset, with nanoseconds, or with no zone at all; epoch seconds,
- * milliseconds, microseconds or nanoseconds; numbers sent as strings. All become a UTC Date.
+ * Timestamps as devices really send them: ISO 8601 with `Z`, with an offset, with nanoseconds;
+ * epoch seconds, milliseconds, microseconds or nanoseconds; numbers sent as strings. All
+ * become a UTC Date.
+ *
+ * A date-time without a zone is refused (`invalid_timestamp`), unless the wire format's own
+ * standard names the zone to assume (FIWARE NGSI: VIGIE_NGSI_LOCAL_ZONE). Read as UTC, a
+ * local-time reading from a French device would be filed one hour off in winter and two in
+ * summer, silently; RFC 3339 §4.4 calls such a time "unqualified" and not an instant. The
+ * native format, The Things Stack and ChirpStack always send a zone (README, "The native wire
+ * format").
  */
 import { localToUtc, zoneOffsetMinutes } from '../../schemas/time-zone.ts';
 
@@ -27,7 +34,7 @@ export function epochToDate(n: number): Date {
 
 export interface ParseTimestampOptions {
   /**
-   * Zone assumed for ISO strings without one (FIWARE `dateObserved` may have none). A time the
+   * Zone assumed for ISO strings without one (FIWARE `dateObserved` may have none; unset: refused). A time the
    * autumn change repeats is its first (summer-time) occurrence; one the spring change skips
    * is read with the offset before the gap (schemas/time-zone.ts, RFC 5545 section 3.3.5).
    */
@@ -65,8 +72,11 @@ export function parseTimestamp(input: unknown, options: ParseTimestampOptions = 
   }
   let utc: number;
   if (zone === undefined) {
+    if (!options.assumeZone) {
+      return { ok: false, reason: `timestamp ${JSON.stringify(text)} has no time zone: add Z (UTC) or an offset such as +01:00 (RFC 3339 §5.6)` };
+    }
     try {
-      utc = localToUtc(wall, options.assumeZone ?? 'UTC');
+      utc = localToUtc(wall, options.assumeZone);
     } catch {
       return { ok: false, reason: `unknown time zone ${options.assumeZone}` };
     }

@@ -63,7 +63,7 @@ export const alertingModule: ModuleFactory = async (ctx): Promise<PlatformModule
       await app.register(alertRoutes, { prefix: '/api/v1', runtime });
       await app.register(ruleRoutes, { prefix: '/api/v1', runtime });
       await app.register(silenceRoutes, { prefix: '/api/v1', runtime });
-      await app.register(streamRoutes, { prefix: '/api/v1', runtime });
+      await app.register(streamRoutes, { prefix: '/api/v1', runtime, sse: ctx.sse });
     },
     onCommitted: (batch) => engine.enqueue(batch.observations),
     stop: async () => {

@@ -21,10 +21,21 @@ export function parseApiTime(text: string): Date | null {
   return Number.isNaN(t) ? null : new Date(t);
 }
 
+/** Why `s` is not an API time, or null: the message names a missing zone explicitly. */
+export function isoTimeProblem(s: string): string | null {
+  if (parseApiTime(s)) return null;
+  if (Number.isNaN(Date.parse(s))) return 'expected an ISO 8601 date-time';
+  if (!/(?:[Zz]|[+-]\d{2}(?::?\d{2})?)$/.test(s.trim())) return `${JSON.stringify(s.slice(0, 40))} has no time zone: add Z (UTC) or an offset such as +01:00`;
+  return 'expected an ISO 8601 date-time with a zone (Z or an offset such as +01:00), years 0001-9999';
+}
+
 export const timeParam = z
   .string()
   .max(64)
-  .refine((s) => parseApiTime(s) !== null, 'expected an ISO 8601 date-time with a zone (Z or an offset such as +01:00), years 0001-9999')
+  .superRefine((s, ctx) => {
+    const problem = isoTimeProblem(s);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  })
   .transform((s) => parseApiTime(s)!);
 
 export const limitParam = (def: number, max: number) => z.coerce.number().int().min(1).max(max).default(def);

@@ -47,7 +47,12 @@ export async function startGuardedBroker(config: Config, pool: pg.Pool, metrics:
   const identities = ba.mode === 'on' && (Boolean(ba.tls?.caFile) || (await anyActiveCredential(pool)) || Boolean(await tokens?.exist?.()));
   const host = ba.host ?? (identities ? '0.0.0.0' : '127.0.0.1');
   if (!ba.host && !identities) logger.info({ host }, 'no broker account can log in yet: the embedded broker listens on loopback only (create credentials and restart, or set VIGIE_MQTT_HOST)');
-  const broker = await startEmbeddedBroker(config.embedded.mqttPort, config.dataDir, logger, {
+  const broker = await startEmbeddedBroker({
+    port: config.embedded.mqttPort,
+    dataDir: config.dataDir,
+    logger,
+    maxPayloadBytes: config.ingest.maxPayloadBytes,
+    ingestClientId: config.mqtt.clientId,
     host,
     auth,
     instruments: createBrokerInstruments(metrics),

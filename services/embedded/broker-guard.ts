@@ -75,12 +75,15 @@ export function installBrokerGuard(broker: Aedes, o: BrokerGuardOptions): Broker
     );
   };
 
+  // The hook the broker had (the ingest's intake, services/embedded/broker.ts) runs once the
+  // ACL allows the publish.
+  const allowed = broker.authorizePublish;
   broker.authorizePublish = (client, packet, callback) => {
     // No client: aedes publishing the will of a session from before a restart; the will's
     // topic was checked when that client connected.
-    if (!client) return callback(null);
+    if (!client) return allowed(client, packet, callback);
     const identity = identities.get(client);
-    if (identity && mayPublish(identity.account, identity.grants, auth.reserved, packet.topic)) return callback(null);
+    if (identity && mayPublish(identity.account, identity.grants, auth.reserved, packet.topic)) return allowed(client, packet, callback);
     const account = identity?.account.name ?? '_unknown';
     o.instruments?.publishRefused(account);
     log.warn({ clientId: client.id, account, topic: packet.topic }, 'MQTT publish refused: topic outside the account ACL; message dropped');

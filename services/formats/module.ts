@@ -41,11 +41,15 @@ export const formatsModule: ModuleFactory = async (ctx) => {
           '/ngsi/notify',
           {
             config: { access: 'publish' },
+            // Over VIGIE_MAX_PAYLOAD_BYTES the notification is refused with 413 before its body
+            // is read, so the partner knows it was not taken (a truncated dead letter could not
+            // be replayed, and a 200 would stop the partner from retrying).
+            bodyLimit: config.ingest.maxPayloadBytes,
             schema: {
               tags: ['wire formats'],
               summary: 'Orion (NGSI-v2) or NGSI-LD subscription notification: the entities in `data` are ingested',
               description: 'Answers once the notification is committed: its observations stored and its rejections dead-lettered (topic http/ngsi/notify).',
-              response: { 200: intakeResultSchema, 400: errorSchema },
+              response: { 200: intakeResultSchema, 400: errorSchema, 413: errorSchema },
             },
           },
           async (req) => {

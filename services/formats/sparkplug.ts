@@ -13,7 +13,7 @@
 import client from 'prom-client';
 import type { Logger } from 'pino';
 import { counts, expireSparkplugReorder, sparkplugOptionsSchema, type SparkplugOptions } from '../../ingest/decoders/sparkplug-b/index.ts';
-import { printable, type DeadLetter } from '../../ingest/process-message.ts';
+import { deadLetterOf } from '../../ingest/process-message.ts';
 import type { IngestRuntime } from '../ingest-runtime.ts';
 
 export interface SparkplugTimerOptions {
@@ -39,19 +39,10 @@ export function startSparkplugSupport(o: SparkplugTimerOptions): () => void {
         log.info({ topic: c.topic, reason: c.reason }, 'publishing command');
         o.ingest.source.publish(c.topic, c.payload, { qos: c.qos }).catch((err: unknown) => log.warn({ err, topic: c.topic }, 'command publish failed'));
       }
-      const dead: DeadLetter = {
-        receivedAt: w.receivedAt,
-        topic: w.topic,
-        decoder: 'sparkplug-b',
-        deviceId: w.deviceId,
-        code: w.reject.code,
-        reason: printable(w.reject.reason, 1000),
-        field: w.reject.field ?? null,
-        payload: w.payload.subarray(0, o.deadLetterMaxBytes),
-        payloadSize: w.payload.length,
-      };
+      const message = { topic: w.topic, payload: w.payload, receivedAt: w.receivedAt };
+      const dead = deadLetterOf(message, 'sparkplug-b', w.deviceId, w.reject, o.deadLetterMaxBytes);
       try {
-        o.ingest.sink.push({ observations: [], deadLetters: [dead], deviceId: w.deviceId }, { topic: w.topic, payload: w.payload, receivedAt: w.receivedAt }, () => {});
+        o.ingest.sink.push({ observations: [], deadLetters: [dead], deviceId: w.deviceId }, message, () => {});
       } catch (err) {
         // The sink closes at shutdown before the modules stop: the gap is then only logged.
         log.warn({ err, topic: w.topic, reason: w.reject.reason }, 'reorder timeout dead letter not recorded (ingest stopped)');

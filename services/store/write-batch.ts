@@ -5,8 +5,8 @@
  * idempotent. Observation rows are narrow (services/store/migrations/once/050_narrow_observations.sql):
  * series ids are resolved before the transaction (services/store/series-ids.ts).
  */
-import { createHash } from 'node:crypto';
 import type pg from 'pg';
+import { storable, storableTags } from './text.ts';
 import { withTransaction } from './transaction.ts';
 import { SeriesIds } from './series-ids.ts';
 import type { Batch } from '../../ingest/running-sink.ts';
@@ -115,9 +115,11 @@ async function insertObservations(client: pg.PoolClient, r: NarrowRows): Promise
 
 async function insertDeadLetters(client: pg.PoolClient, batch: Batch): Promise<void> {
   // Fold identical rejections inside the batch first: one statement may not update a row twice.
+  // The identity hashes the whole payload, not the kept (truncated) part.
   const folded = new Map<string, { row: Batch['deadLetters'][number]; sha: Buffer; count: number }>();
-  for (const row of batch.deadLetters) {
-    const sha = createHash('sha256').update(row.payload).digest();
+  for (const dl of batch.deadLetters) {
+    const row = { ...dl, topic: storable(dl.topic), decoder: storable(dl.decoder), deviceId: storable(dl.deviceId), reason: storable(dl.reason), field: storable(dl.field) };
+    const sha = row.payloadSha256;
     const key = `${sha.toString('hex')}|${row.topic}|${row.code}|${row.field ?? ''}`;
     const entry = folded.get(key);
     if (entry) {
@@ -177,7 +179,7 @@ async function describeDevices(client: pg.PoolClient, info: NonNullable<Batch['d
      on conflict (id) do update
        set name = coalesce(excluded.name, devices.name), tags = devices.tags || excluded.tags, updated_at = now()
        where not devices.registered`,
-    [ids, ids.map((id) => last.get(id)!.name ?? null), ids.map((id) => JSON.stringify(last.get(id)!.tags ?? {}))],
+    [ids, ids.map((id) => storable(last.get(id)!.name ?? null)), ids.map((id) => JSON.stringify(storableTags(last.get(id)!.tags)))],
   );
 }
 
@@ -195,6 +197,6 @@ async function setDeviceStatus(client: pg.PoolClient, changes: NonNullable<Batch
      on conflict (id) do update
        set online = excluded.online, status_changed_at = excluded.status_changed_at, status_reason = excluded.status_reason
        where devices.status_changed_at is null or devices.status_changed_at <= excluded.status_changed_at`,
-    [ids, ids.map((id) => last.get(id)!.online), ids.map((id) => last.get(id)!.at.toISOString()), ids.map((id) => last.get(id)!.reason)],
+    [ids, ids.map((id) => last.get(id)!.online), ids.map((id) => last.get(id)!.at.toISOString()), ids.map((id) => storable(last.get(id)!.reason))],
   );
 }

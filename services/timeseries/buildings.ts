@@ -1,10 +1,15 @@
 /**
  * Building figures:
  * - consumption from cumulative counters (kWh, m³): the positive delta between consecutive
- *   readings, attributed to the bucket of the later reading. A negative delta is a reset (the
- *   counter restarted from zero: the new reading is the consumption since) or, when the device
- *   has a `counterMax` tag and the previous reading was in the top 10 % of it, a rollover
- *   (max - previous + new). Never negative consumption.
+ *   readings, attributed to the bucket of the later reading, as long as the meter could have
+ *   delivered it: at most its rate (tag `maxPowerKw` for energy, `maxFlowM3h` for water, else
+ *   the defaults below) times the time between the readings. A negative delta is a rollover
+ *   when the device has a `counterMax` tag, the previous reading was in its top 10 % and
+ *   `max - previous + new` is deliverable; a reset only when the new reading is itself
+ *   deliverable since zero (the counter restarted). Anything else (a jump beyond the rate, a
+ *   drop that is neither) is counted as `implausible` and not summed, so one forged reading,
+ *   or a simulator restarting slightly below its last value, cannot add 128,000 kWh in an
+ *   hour. Never negative consumption.
  * - comfort and air quality per zone: temperature, humidity, CO2, and the share of occupied
  *   time above 1000 and 1700 ppm with the ICONE confinement index (CSTB: 8.3 x log10(1 + f1 +
  *   3 f2), f1 = share in 1000-1700 ppm, f2 = share above 1700 ppm) used for French schools.
@@ -27,11 +32,20 @@ export interface ConsumptionResult {
   tz: string;
   resets: number;
   rollovers: number;
+  /** Steps not summed: more than the meter can deliver in the interval, or a drop that is no reset or rollover. */
+  implausible: number;
   points: Array<{ time: string; consumption: number | null }>;
   devices: Array<{ deviceId: string; channel: string; consumption: number }>;
 }
 
 const WRAP_FRACTION = 0.9;
+/**
+ * Most a meter delivers per hour when its device declares nothing: generous for the public
+ * buildings of a département (a large college draws well under 1 MW; a DN 100 water service
+ * carries about 100 m³/h), yet far below a forged jump.
+ */
+export const DEFAULT_MAX_RATE_PER_HOUR: Record<CounterMetric, number> = { energy: 5000, water_volume: 200 };
+const RATE_TAG: Record<CounterMetric, string> = { energy: 'maxPowerKw', water_volume: 'maxFlowM3h' };
 
 export async function consumption(
   pool: pg.Pool,
@@ -56,43 +70,62 @@ export async function consumption(
   const starts = buckets.length > 0 ? buckets.map((b) => b.b.toISOString()) : [rangeFrom.toISOString()];
   const { rows } = await pool.query(
     `with meters as (
-       select id, nullif(tags->>'counterMax', '')::float8 as counter_max from devices where building->>'building' = $1
-          and ($6::text[] is null or id = any($6))
+       select id, nullif(tags->>'counterMax', '')::float8 as counter_max,
+              coalesce(nullif(tags->>$6, '')::float8, $7::float8) as max_rate
+         from devices where building->>'building' = $1
+          and ($8::text[] is null or id = any($8))
      ), ser as (
-       select s.id, s.device_id, s.channel, m.counter_max from series s join meters m on m.id = s.device_id where s.metric = $2
+       select s.id, s.device_id, s.channel, m.counter_max, m.max_rate from series s join meters m on m.id = s.device_id where s.metric = $2
      ), deltas as (
-       -- Per series (a lateral query on its key), the window runs over one series' readings;
+       -- Per series (lateral queries on its key), the window runs over one series' readings;
        -- the last reading before the range gives the first one its opening delta.
-       select ser.id as series_id, d.time, d.value, d.prev
-         from ser cross join lateral (
-           select v.time, v.value,
-                  coalesce(lag(v.value) over (order by v.time),
-                           (select p.value from observation_values p where p.series_id = ser.id and p.time < $3 order by p.time desc limit 1)) as prev
+       select ser.id as series_id, d.time, d.value,
+              coalesce(d.lag_value, o.value) as prev,
+              case when d.lag_value is null then o.time else d.lag_time end as prev_time
+         from ser
+         left join lateral (
+           select p.time, p.value from observation_values p where p.series_id = ser.id and p.time < $3 order by p.time desc limit 1
+         ) o on true
+         cross join lateral (
+           select v.time, v.value, lag(v.value) over w as lag_value, lag(v.time) over w as lag_time
              from observation_values v
             where v.series_id = ser.id and v.time >= $3 and v.time < $4
+           window w as (order by v.time)
          ) d
-     ), consumed as (
+     ), steps as (
        select d.series_id, d.time,
+              -- What the meter can deliver between the two readings.
+              ser.max_rate * extract(epoch from d.time - d.prev_time) / 3600.0 as allowance,
               case when d.prev is null then null
                    when d.value >= d.prev then d.value - d.prev
                    when ser.counter_max is not null and d.prev >= ${WRAP_FRACTION} * ser.counter_max then ser.counter_max - d.prev + d.value
-                   else d.value end as used,
-              case when d.value < d.prev and ser.counter_max is not null and d.prev >= ${WRAP_FRACTION} * ser.counter_max then 'rollover'
-                   when d.value < d.prev then 'reset' end as event
+                   else d.value end as candidate,
+              case when d.prev is null or d.value >= d.prev then null
+                   when ser.counter_max is not null and d.prev >= ${WRAP_FRACTION} * ser.counter_max then 'rollover'
+                   else 'reset' end as kind
          from deltas d join ser on ser.id = d.series_id
+     ), consumed as (
+       select series_id, time,
+              case when candidate <= allowance then candidate end as used,
+              case when candidate > allowance then 'implausible' else kind end as event
+         from steps
      )
      select ser.device_id, ser.channel, ($5::timestamptz[])[width_bucket(c.time, $5::timestamptz[])] as b, sum(c.used) as used,
-            count(*) filter (where c.event = 'reset') as resets, count(*) filter (where c.event = 'rollover') as rollovers
+            count(*) filter (where c.event = 'reset') as resets, count(*) filter (where c.event = 'rollover') as rollovers,
+            count(*) filter (where c.event = 'implausible') as implausible
        from consumed c join ser on ser.id = c.series_id
-      where c.used is not null
+      where c.used is not null or c.event = 'implausible'
       group by 1, 2, 3 order by 1, 2, 3`,
-    [q.building, q.metric, rangeFrom.toISOString(), rangeTo.toISOString(), starts, q.devices ?? null],
+    [q.building, q.metric, rangeFrom.toISOString(), rangeTo.toISOString(), starts, RATE_TAG[q.metric], DEFAULT_MAX_RATE_PER_HOUR[q.metric], q.devices ?? null],
   );
   const byBucket = new Map<number, number>();
   const byDevice = new Map<string, { deviceId: string; channel: string; consumption: number }>();
   let resets = 0;
   let rollovers = 0;
+  let implausible = 0;
   for (const r of rows) {
+    implausible += Number(r.implausible);
+    if (r.used === null) continue; // only implausible steps in this bucket: nothing to sum
     const used = Number(r.used);
     const t = (r.b as Date).getTime();
     byBucket.set(t, (byBucket.get(t) ?? 0) + used);
@@ -111,6 +144,7 @@ export async function consumption(
     tz: q.tz,
     resets,
     rollovers,
+    implausible,
     points: buckets.map(({ b }) => ({ time: b.toISOString(), consumption: byBucket.has(b.getTime()) ? round(byBucket.get(b.getTime())!) : null })),
     devices: [...byDevice.values()],
   };

@@ -26,7 +26,7 @@ export const timeseriesModule: ModuleFactory = async (ctx) => {
   maintenance.start();
   const env = { pool, timescale, maxPoints: ts.seriesMaxPoints };
   const hub = new LiveHub(ts.streamReplay, (id) => ctx.registry.get(id)?.domain);
-  const routes = [seriesRoutes(env), trafficRoutes(env), roadRoutes(env), buildingRoutes(env), exportRoutes(env), streamRoutes({ hub, heartbeatMs: ts.streamHeartbeatMs })];
+  const routes = [seriesRoutes(env), trafficRoutes(env), roadRoutes(env), buildingRoutes(env), exportRoutes(env), streamRoutes({ hub, sse: ctx.sse })];
   return {
     name: 'timeseries',
     routes: async (app) => {

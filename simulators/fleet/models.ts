@@ -45,13 +45,22 @@ function airTemperature(t: Date, base: number): number {
   return base + 4 * Math.sin(((parisHour(t) - 9) / 24) * 2 * Math.PI);
 }
 
+/**
+ * Sample-to-sample jitter of road-weather sensors: a surface or air temperature probe resolves
+ * 0.1 °C and its reading moves by a few hundredths between two samples; a capacitive humidity
+ * sensor by a few tenths of a percent. Larger white noise at a 5 s demo interval made the
+ * simulated surface cross 0 °C and the dew point back and forth every few samples, which no
+ * road does.
+ */
+const JITTER = { temperature: 0.05, humidity: 0.5 };
+
 export function roadWeather(t: Date, random: () => number, base = 3): NativeMessage {
-  const air = airTemperature(t, base) + gaussian(random) * 0.2;
-  const rh = Math.min(100, Math.max(40, 85 - (air - base) * 4 + gaussian(random) * 2));
+  const air = airTemperature(t, base) + gaussian(random) * JITTER.temperature;
+  const rh = Math.min(100, Math.max(40, 85 - (air - base) * 4 + gaussian(random) * JITTER.humidity));
   // Magnus formula for the dew point.
   const g = Math.log(rh / 100) + (17.62 * air) / (243.12 + air);
   const dew = (243.12 * g) / (17.62 - g);
-  const surface = air - 1.2 + gaussian(random) * 0.2;
+  const surface = air - 1.2 + gaussian(random) * JITTER.temperature;
   const wet = rh > 92;
   const surfaceState = wet ? (surface <= 0 ? 7 : 5) : surface <= dew && surface <= 0 ? 13 : 3;
   const wind = Math.max(0, 3 + gaussian(random) * 1.5);

@@ -18,9 +18,15 @@ export interface ChildPlatform {
   output(): string;
   metric(name: string): Promise<number>;
   exited: Promise<number | null>;
+  /** SIGKILL to the whole process group (needs `group: true`). */
+  killGroup(): void;
 }
 
-export async function startChildPlatform(env: Record<string, string>, timeoutMs = 60_000): Promise<ChildPlatform> {
+/**
+ * `group: true` runs Vigie in its own process group, so `killGroup` kills it with its embedded
+ * PostgreSQL at once, as an orchestrator or the OOM killer of a container would.
+ */
+export async function startChildPlatform(env: Record<string, string>, timeoutMs = 60_000, options: { group?: boolean } = {}): Promise<ChildPlatform> {
   const port = await freePort();
   let output = '';
   const child = spawn(process.execPath, [path.join(ROOT, 'bin/vigie.js'), 'start'], {
@@ -28,6 +34,7 @@ export async function startChildPlatform(env: Record<string, string>, timeoutMs 
     // Plain PostgreSQL unless the test says otherwise: never the mode of the shell it runs in.
     env: { ...process.env, VIGIE_LOG_LEVEL: 'info', VIGIE_TIMESCALE: 'off', VIGIE_ADMIN_TOKEN: TEST_ADMIN_TOKEN, ...env, VIGIE_HTTP_PORT: String(port), VIGIE_HTTP_HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.group ?? false,
   });
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
@@ -59,6 +66,7 @@ export async function startChildPlatform(env: Record<string, string>, timeoutMs 
     child,
     exited,
     output: () => output,
+    killGroup: () => process.kill(-child.pid!, 'SIGKILL'),
     async metric(name) {
       const text = await (await fetch(`${url}/metrics`)).text();
       const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);

@@ -102,6 +102,14 @@ export async function createTestDatabase(label = 'vigie', mode: StorageMode = fi
     async drop() {
       const d = new pg.Client({ connectionString: admin });
       await d.connect();
+      // A pool's end() resolves once it has asked its connections to close, not once they have:
+      // give them a moment to go, so `with (force)` does not cut one mid-close (its FATAL would
+      // surface as an unhandled error in the test that just ended its pool).
+      for (let i = 0; i < 40; i++) {
+        const { rows } = await d.query('select count(*)::int as n from pg_stat_activity where datname = $1', [name]);
+        if (rows[0].n === 0) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
       await d.query(`drop database if exists ${name} with (force)`);
       await d.end();
     },

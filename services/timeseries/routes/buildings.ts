@@ -32,7 +32,7 @@ export function buildingRoutes(env: { pool: pg.Pool }) {
       {
         schema: {
           tags: ['buildings'],
-          summary: 'Consumption from cumulative counters (energy kWh, water m3) per hour/day/week/month, resets and rollovers handled',
+          summary: 'Consumption from cumulative counters (energy kWh, water m3) per hour/day/week/month, resets and rollovers handled, implausible steps flagged and not summed',
           querystring: z.object({
             building: z.string().min(1).max(128),
             metric: z.enum(['energy', 'water_volume']).default('energy'),
@@ -50,6 +50,7 @@ export function buildingRoutes(env: { pool: pg.Pool }) {
               tz: z.string(),
               resets: z.number(),
               rollovers: z.number(),
+              implausible: z.number(),
               points: z.array(z.object({ time: z.string(), consumption: n })),
               devices: z.array(z.object({ deviceId: z.string(), channel: z.string(), consumption: z.number() })),
             }),

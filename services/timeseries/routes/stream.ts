@@ -4,10 +4,8 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { METRICS, isMetricName } from '../../../schemas/index.ts';
 import { listParam } from '../../api/query-params.ts';
+import type { SseHub } from '../../api/sse.ts';
 import type { LiveEvent, LiveFilter, LiveHub } from '../live-hub.ts';
-
-/** Past this much unsent data a subscriber is cut off; it resumes with Last-Event-ID. */
-const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 
 function frame(hub: LiveHub, e: LiveEvent): string {
   const o = e.obs;
@@ -24,13 +22,48 @@ function frame(hub: LiveHub, e: LiveEvent): string {
   return `id: ${hub.eventId(e.seq)}\nevent: observation\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
-export function streamRoutes(env: { hub: LiveHub; heartbeatMs: number }) {
+/**
+ * Every stream sends the same frames: each is built once (kept with its event while the ring
+ * holds it), and the text of one commit once for all the streams that get all of it, rather
+ * than once per stream.
+ */
+class Frames {
+  private readonly built = new WeakMap<LiveEvent, string>();
+  private lastKey = '';
+  private lastText = '';
+
+  constructor(private readonly hub: LiveHub) {}
+
+  of(e: LiveEvent): string {
+    let f = this.built.get(e);
+    if (f === undefined) this.built.set(e, (f = frame(this.hub, e)));
+    return f;
+  }
+
+  text(events: LiveEvent[]): string {
+    if (events.length === 0) return '';
+    const first = events[0]!.seq;
+    const last = events[events.length - 1]!.seq;
+    // Only a run without gaps is known by its ends; a filtered selection is joined afresh.
+    if (last - first + 1 !== events.length) return events.map((e) => this.of(e)).join('');
+    const key = `${first}-${last}`;
+    if (key !== this.lastKey) {
+      this.lastKey = key;
+      this.lastText = events.map((e) => this.of(e)).join('');
+    }
+    return this.lastText;
+  }
+
+  /** Replayed frames are built a few at a time, as the client's socket drains. */
+  *lazily(events: LiveEvent[]): Generator<string> {
+    for (let i = 0; i < events.length; i += 100) yield events.slice(i, i + 100).map((e) => this.of(e)).join('');
+  }
+}
+
+export function streamRoutes(env: { hub: LiveHub; sse: SseHub }) {
   return async (app: FastifyInstance): Promise<void> => {
-    const open = new Set<() => void>();
-    // Streams never end on their own: close them first, or the server's close waits forever.
-    app.addHook('preClose', async () => {
-      for (const close of [...open]) close();
-    });
+    env.sse.install(app);
+    const frames = new Frames(env.hub);
     const r = app.withTypeProvider<ZodTypeProvider>();
     r.get(
       '/api/v1/stream',
@@ -49,6 +82,7 @@ export function streamRoutes(env: { hub: LiveHub; heartbeatMs: number }) {
       },
       async (req, reply) => {
         const q = req.query;
+        // Only devices the caller may see (services/auth/scope.ts): a filter can narrow, never widen.
         const visible = (await req.deviceScope()).restrict(q.device?.length ? q.device : undefined);
         const filter: LiveFilter = {
           devices: visible ? new Set(visible) : undefined,
@@ -57,56 +91,32 @@ export function streamRoutes(env: { hub: LiveHub; heartbeatMs: number }) {
         };
         const header = req.headers['last-event-id'];
         const lastId = (Array.isArray(header) ? header[0] : header) ?? q.lastEventId;
-        reply.hijack();
-        const res = reply.raw;
-        res.writeHead(200, {
-          'content-type': 'text/event-stream; charset=utf-8',
-          'cache-control': 'no-cache, no-transform',
-          connection: 'keep-alive',
-          // Reverse proxies (nginx) must not buffer the stream.
-          'x-accel-buffering': 'no',
-        });
-        res.write(`retry: 3000\n: connected ${new Date().toISOString()}\n\n`);
-        let closed = false;
-        let release = () => {};
-        const close = () => {
-          if (closed) return;
-          closed = true;
-          open.delete(close);
-          release();
-          unsubscribe();
-          clearInterval(beat);
-          res.end();
-        };
-        // A token revoked or expired while the stream is open ends it.
-        release = req.liveSession(close);
-        const write = (text: string) => {
-          if (closed) return;
-          res.write(text);
-          if (res.writableLength > MAX_BUFFERED_BYTES) {
-            req.log.warn({ buffered: res.writableLength }, 'SSE client too slow; closing (it can resume with Last-Event-ID)');
-            close();
-          }
-        };
+        const conn = env.sse.accept(req, reply, `retry: 3000\n: connected ${new Date().toISOString()}\n\n`);
+        if (!conn) return reply;
         // Subscribe before replaying so nothing committed in between is lost; replayed ids
         // are then skipped by sequence.
         let replayedUpTo = 0;
         const unsubscribe = env.hub.subscribe({
           filter,
-          send: (events) => write(events.filter((e) => e.seq > replayedUpTo).map((e) => frame(env.hub, e)).join('')),
+          send: (events) => conn.send(frames.text(replayedUpTo ? events.filter((e) => e.seq > replayedUpTo) : events)),
         });
+        conn.onClose(unsubscribe);
         if (lastId) {
           const missed = env.hub.since(lastId, filter);
           if (missed === null) {
-            write(`event: reset\ndata: ${JSON.stringify({ reason: 'history_unavailable', message: 'events after this id are no longer held; re-read GET /api/v1/observations from your last time' })}\n\n`);
+            conn.send(`event: reset\ndata: ${JSON.stringify({ reason: 'history_unavailable', message: 'events after this id are no longer held; re-read GET /api/v1/observations from your last time' })}\n\n`);
           } else {
-            write(missed.map((e) => frame(env.hub, e)).join(''));
+            // The kernel, not Vigie, buffers what a socket accepted: a replay larger than the
+            // per-client cap could pin megabytes per stalled client there. Past the cap the
+            // client is told to re-read the gap from the REST API instead.
+            let bytes = 0;
+            for (const e of missed) if ((bytes += Buffer.byteLength(frames.of(e))) > env.sse.maxBufferedBytes) break;
+            if (bytes > env.sse.maxBufferedBytes) {
+              conn.send(`event: reset\ndata: ${JSON.stringify({ reason: 'replay_too_large', message: `more than VIGIE_STREAM_MAX_BUFFER_BYTES (${env.sse.maxBufferedBytes}) of events were missed; re-read GET /api/v1/observations from your last time` })}\n\n`);
+            } else conn.sendLazily(frames.lazily(missed));
             replayedUpTo = missed[missed.length - 1]?.seq ?? 0;
           }
         }
-        const beat = setInterval(() => write(`: heartbeat ${new Date().toISOString()}\n\n`), env.heartbeatMs);
-        res.on('close', close);
-        open.add(close);
       },
     );
   };
