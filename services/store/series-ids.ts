@@ -11,13 +11,12 @@
  */
 import type pg from 'pg';
 
-const SEP = '\u0000';
-
 export class SeriesIds {
   private readonly ids = new Map<string, number>();
 
+  /** A JSON array: no character of an id (a NUL that slipped past validation included) can collide. */
   static key(deviceId: string, metric: string, channel: string): string {
-    return `${deviceId}${SEP}${metric}${SEP}${channel}`;
+    return JSON.stringify([deviceId, metric, channel]);
   }
 
   get size(): number {
@@ -33,7 +32,7 @@ export class SeriesIds {
   }
 
   private async create(pool: pg.Pool, keys: string[]): Promise<void> {
-    const parts = keys.map((k) => k.split(SEP) as [string, string, string]);
+    const parts = keys.map((k) => JSON.parse(k) as [string, string, string]);
     const params = [parts.map((p) => p[0]), parts.map((p) => p[1]), parts.map((p) => p[2])];
     // Sorted keys: two processes creating overlapping sets lock the key entries in one order.
     await pool.query(
@@ -49,5 +48,9 @@ export class SeriesIds {
       params,
     );
     for (const r of rows) this.ids.set(SeriesIds.key(r.device_id, r.metric, r.channel), r.id);
+    const missing = keys.find((k) => !this.ids.has(k));
+    // Not expected (the insert either stores a key or fails): refuse the batch as content, so
+    // the running sink isolates the message rather than storing rows without their series.
+    if (missing) throw Object.assign(new Error(`series ${missing} could not be created`), { code: '22000' });
   }
 }
