@@ -6,7 +6,10 @@ export function parseJson(payload: Buffer): { ok: true; value: unknown } | { ok:
   try {
     return { ok: true, value: JSON.parse(payload.toString('utf8')) };
   } catch (err) {
-    return { ok: false, reject: { code: 'invalid_json', reason: `payload is not JSON: ${(err as Error).message}` } };
+    // The same reason on every supported Node.js: V8 12 (Node 22 and later) appends the line
+    // and column to the position its messages already give.
+    const message = (err as Error).message.replace(/ \(line \d+ column \d+\)$/, '');
+    return { ok: false, reject: { code: 'invalid_json', reason: `payload is not JSON: ${message}` } };
   }
 }
 

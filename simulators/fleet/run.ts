@@ -1,55 +1,83 @@
 /**
- * Publishes the fleet described by a registry file, QoS 1, as real devices would: one MQTT
- * connection per gateway-like process, each device on its own period. A device's `format`
- * tag picks its wire format (native by default; ttn-v3, chirpstack-v4, senml, ngsi, or
- * sparkplug-b for an edge node with its own session, whose `spDevices` tag lists its devices).
- * With credentials (`{username: password}`, as `vigie credentials provision` writes them),
- * each device or gateway connects with its own account (simulators/fleet/accounts.ts);
- * with one login, every connection uses it; with neither, clients connect anonymously.
- * The simulator shares only the schemas with the platform.
+ * `vigie simulate`: the fleet of a registry file on a broker, in the devices' own wire formats,
+ * in real time, accelerated or as a backfill. Model time drives the device models (a winter
+ * night); observation time is model time plus `offset` (a scenario written for a January
+ * night runs as the last hours before now). Observation times never run ahead of the wall
+ * clock: an accelerated run catches up with now and then goes on in real time. The simulator
+ * shares only the schemas with the platform.
  */
 import { readFileSync } from 'node:fs';
-import mqtt, { type MqttClient } from 'mqtt';
 import { parse as parseYaml } from 'yaml';
+import sparkplug from 'sparkplug-payload';
 import { registryFileSchema, type Device, type Gateway } from '../../schemas/index.ts';
+import { shiftPayload } from '../recordings/shift.ts';
 import { accountFor, type Login } from './accounts.ts';
-import { classroom, messageFor, type ModelState, type NativeMessage } from './models.ts';
-import { createRandom } from './random.ts';
-import { chirpstackUplink, ttnUplink, type WireMessage } from './wire/lorawan.ts';
-import { ngsiEntities } from './wire/ngsi.ts';
-import { senmlPack } from './wire/senml.ts';
-import { SparkplugEdgeNode } from './wire/sparkplug.ts';
+import type { BrokerConnection } from './connection.ts';
+import type { Environment } from './environment.ts';
+import type { Fault } from './faults.ts';
+import { FleetGenerator, type SimMessage } from './generator.ts';
+import { createProgress, rate } from './progress.ts';
+import { Publisher } from './publisher.ts';
 
-/** The message a device sends, in its wire format (`format` tag). */
-export function wireMessage(device: Device, m: NativeMessage, random: () => number, count: number, period: number): WireMessage {
-  switch (device.tags.format) {
-    case 'ttn-v3':
-      return ttnUplink(device, m, random, count);
-    case 'chirpstack-v4':
-      return chirpstackUplink(device, m, random, count);
-    case 'senml':
-      return senmlPack(device, m);
-    case 'ngsi':
-      return ngsiEntities(device, m, period);
-    default:
-      return { topic: `vigie/${device.id}/telemetry`, payload: JSON.stringify(m) };
-  }
-}
+export { wireMessage } from './generator.ts';
+
+const spb = sparkplug.get('spBv1.0')!;
 
 export interface FleetOptions {
-  url: string;
-  registryPath: string;
-  /** Publish every this many seconds instead of each device's own period (demo speed). */
+  /** Broker URL (shorthand for `broker: { url }`). */
+  url?: string;
+  broker?: BrokerConnection;
+  registryPath?: string;
+  devices?: Device[];
+  /** Gateways of the registry (broker accounts of network servers, edge nodes, NGSI partners) with `devices`. */
+  gateways?: Gateway[];
+  /**
+   * Per-account passwords (`{username: password}`, as `vigie credentials provision` writes
+   * them): each device or gateway logs in as itself (accounts.ts); a message no account may
+   * publish is skipped and said once. Without them, every session uses the broker connection's
+   * login (`--username`/`--password`, MQTT_USERNAME/MQTT_PASSWORD), if any.
+   */
+  credentials?: Record<string, string>;
+  /** One login for every session, when `credentials` is not given. */
+  login?: Login;
+  /** Publish every this many seconds instead of each device's own period. */
   intervalSeconds?: number;
+  /** Simulated span in seconds (default: until interrupted). */
   durationSeconds?: number;
   topicPrefix: string;
   seed: number;
-  /** Per-account passwords: each device or gateway logs in as itself. */
-  credentials?: Record<string, string>;
-  /** One login for every connection (an integration account), when `credentials` is not given. */
-  login?: Login;
-  /** Progress lines go here (the CLI passes stdout). */
+  /** First model instant (ms); default now. */
+  start?: number;
+  /** Observation time = model time + offset (ms). */
+  offsetMs?: number;
+  /** Model seconds per wall second; Infinity: as fast as the broker takes it. */
+  speed?: number;
+  env?: Environment;
+  faults?: Fault[];
+  maxInflight?: number;
+  /** Called with every message as it is published (recordings, tests). */
+  onMessage?: (m: SimMessage, topic: string, payload: Buffer) => void;
+  /** Progress line on stderr (default: when stderr is a TTY). */
+  progress?: boolean;
+  /** Summary lines go here (default stdout). */
   log?: (line: string) => void;
+  stop?: Promise<void>;
+}
+
+export interface FleetResult {
+  published: number;
+  errors: number;
+  generated: number;
+  /** Model times of the run. */
+  start: number;
+  end: number;
+  offsetMs: number;
+  wallMs: number;
+  /** Time spent setting the models up before the first message. */
+  setupMs: number;
+  /** Longest time a message waited past its due time (ms): how far behind real time the run fell. */
+  maxLagMs: number;
+  generator: FleetGenerator;
 }
 
 export function loadRegistryFile(file: string): { devices: Device[]; gateways: Gateway[] } {
@@ -61,88 +89,113 @@ export function loadFleet(file: string): Device[] {
   return loadRegistryFile(file).devices;
 }
 
-export async function runFleet(options: FleetOptions): Promise<{ published: number }> {
-  const { devices, gateways } = loadRegistryFile(options.registryPath);
-  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
-  /** The login of the account publishing on `topic`; null: no credential for it (skipped). */
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const isRebirth = (payload: Buffer) => {
+  try {
+    return spb.decodePayload(payload).metrics?.some((m) => m.name === 'Node Control/Rebirth' && m.value === true) ?? false;
+  } catch {
+    return false;
+  }
+};
+
+export async function runFleet(o: FleetOptions): Promise<FleetResult> {
+  const { devices, gateways } = o.devices ? { devices: o.devices, gateways: o.gateways ?? [] } : loadRegistryFile(o.registryPath ?? 'infra/demo/devices.yaml');
+  const log = o.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const broker = { ...(o.broker ?? { url: o.url ?? 'mqtt://127.0.0.1:1883' }), ...(o.login && !o.credentials ? o.login : {}) };
+  /** The account publishing `topic`: undefined = the broker connection's own login; null = none may (skipped). */
   const loginFor = (topic: string): Login | undefined | null => {
-    if (!options.credentials) return options.login;
+    if (!o.credentials) return undefined;
     const account = accountFor(topic, gateways);
-    const password = account ? options.credentials[account] : undefined;
+    const password = account ? o.credentials[account] : undefined;
     return account && password ? { username: account, password } : null;
   };
-  const clients = new Map<string, Promise<MqttClient>>();
-  const clientFor = (login: Login | undefined) => {
-    const key = login?.username ?? '';
-    let c = clients.get(key);
-    if (!c) {
-      c = mqtt.connectAsync(options.url, { clientId: `sim-${key || 'fleet'}-${process.pid}`, clean: true, reconnectPeriod: 1000, ...(login ?? {}) });
-      c.catch(() => clients.delete(key));
-      clients.set(key, c);
-    }
-    return c;
-  };
   const warned = new Set<string>();
-  const random = createRandom(options.seed);
-  const states = new Map<string, ModelState>(devices.map((d, i) => [d.id, { energy: 120_000 + i * 1000, water: 3_000 + i * 10 }]));
-  let published = 0;
-  const timers: NodeJS.Timeout[] = [];
-  const counts = new Map<string, number>();
-  const publishOne = async (device: Device, period: number) => {
-    const message = messageFor(device, new Date(), random, states.get(device.id)!, period);
-    const count = (counts.get(device.id) ?? 0) + 1;
-    counts.set(device.id, count);
-    const wire = wireMessage(device, message, random, count, period);
-    const login = loginFor(wire.topic);
+  const skippedNodes = new Set<string>();
+  const speed = o.speed ?? 1;
+  const setup0 = Date.now();
+  const start = Math.floor((o.start ?? setup0) / 1000) * 1000;
+  const offset = o.offsetMs ?? 0;
+  const end = o.durationSeconds !== undefined ? start + o.durationSeconds * 1000 : Infinity;
+  const gen = new FleetGenerator(devices, { seed: o.seed, start, env: o.env, faults: o.faults, periodSeconds: o.intervalSeconds });
+  const pub = new Publisher(broker, o.topicPrefix, o.maxInflight);
+  await pub.start(o.credentials !== undefined);
+  // The clock starts once the models are set up (10,000 devices take a few seconds): a real-time
+  // run starting now sends what fell due meanwhile at once, and is judged from here.
+  const setupMs = Date.now() - setup0;
+  const wall0 = o.start === undefined ? Date.now() - setupMs : Date.now();
+  const progress = createProgress(o.progress ?? process.stderr.isTTY === true);
+  let stopped = false;
+  const onSignal = () => {
+    stopped = true;
+  };
+  if (!o.stop) {
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  } else void o.stop.then(onSignal);
+  let maxLag = 0;
+  /** Wall time at which model time `m` is due (nothing is due before the set-up ended). */
+  /** Model time reached at wall time `w` (an infinite speed has reached everything). */
+  const reached = (w: number) => (speed === Infinity ? Infinity : start + (w - wall0) * speed);
+  const dueWall = (m: number) => Math.max(wall0 + (m - start) / speed, m + offset, setup0 + setupMs);
+  const send = async (m: SimMessage) => {
+    if (m.node && skippedNodes.has(m.node)) return;
+    const login = m.node ? undefined : loginFor(m.topic);
     if (login === null) {
-      if (!warned.has(device.id)) log(`no credential publishes ${wire.topic} (device ${device.id}): skipped`);
-      warned.add(device.id);
+      if (!warned.has(m.device)) log(`no credential publishes ${m.topic} (device ${m.device}): skipped`);
+      warned.add(m.device);
       return;
     }
-    const client = await clientFor(login);
-    await client.publishAsync(`${options.topicPrefix}${wire.topic}`, wire.payload, { qos: 1 });
-    published += 1;
+    const payload = offset ? shiftPayload(m.topic, m.payload, offset) : m.payload;
+    o.onMessage?.(m, m.topic, payload);
+    await pub.publish(m.topic, payload, { node: m.node, login });
   };
-  // Sparkplug B edge nodes keep their own MQTT session (their NDEATH is the session's will).
-  const nodes: SparkplugEdgeNode[] = [];
-  const publishNode = async (node: SparkplugEdgeNode, device: Device, period: number) => {
-    const t = new Date();
-    const children = new Map(node.devices.map((d) => [d, classroom(t, random)]));
-    await node.publish(messageFor(device, t, random, states.get(device.id)!, period), children);
-  };
-  const simulated = devices.filter((d) => d.tags.format !== 'sparkplug-b-device');
-  log(`simulating ${simulated.length} devices on ${options.url}`);
-  for (const device of simulated) {
-    const period = options.intervalSeconds ?? device.periodSeconds ?? 360;
-    if (device.tags.format === 'sparkplug-b') {
-      const [group, node] = device.id.split(':');
-      const login = loginFor(`spBv1.0/${group ?? 'vigie'}/NBIRTH/${node ?? device.id}`);
-      if (login === null) {
-        log(`no credential for Sparkplug edge node ${device.id}: skipped`);
-        continue;
-      }
-      const spNode = new SparkplugEdgeNode(options.url, options.topicPrefix, group ?? 'vigie', node ?? device.id, (device.tags.spDevices ?? '').split(',').filter(Boolean), login);
-      await spNode.start();
-      nodes.push(spNode);
-      await publishNode(spNode, device, period);
-      timers.push(setInterval(() => void publishNode(spNode, device, period).catch((err: Error) => log(`publish failed: ${err.message}`)), period * 1000));
+  for (const [id, enc] of [...gen.nodes()]) {
+    const nodeLogin = loginFor(enc.topic('NBIRTH'));
+    if (nodeLogin === null) {
+      log(`no credential for Sparkplug edge node ${id}: skipped`);
+      skippedNodes.add(id);
       continue;
     }
-    await publishOne(device, period);
-    timers.push(setInterval(() => void publishOne(device, period).catch((err: Error) => log(`publish failed: ${err.message}`)), period * 1000));
+    const death = enc.death(start);
+    await pub.openNode(id, death.topic, offset ? shiftPayload(death.topic, death.payload as Buffer, offset) : (death.payload as Buffer), enc.topic('NCMD'), () => {
+      const now = Math.min(Date.now() - offset, reached(Date.now()));
+      for (const m of gen.rebirth(id, now)) void send(m);
+    }, isRebirth, nodeLogin);
   }
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    if (options.durationSeconds !== undefined) setTimeout(stop, options.durationSeconds * 1000);
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+  log(`simulating ${gen.slots.length} devices on ${broker.url} (seed ${o.seed}, ${speed === Infinity ? 'as fast as possible' : `x${speed}`})`);
+  const status = () => {
+    const now = Date.now();
+    const model = Math.min(reached(now), now - offset, end);
+    return `sent ${pub.stats.sent}  ${rate(pub.stats.sent, now - wall0)} msg/s  clock ${new Date(model + offset).toISOString().slice(0, 19)}Z  errors ${pub.stats.errors}  behind ${(maxLag / 1000).toFixed(1)} s`;
+  };
+  for (;;) {
+    if (stopped) break;
+    const now = Date.now();
+    const target = Math.min(reached(now), now - offset, end);
+    for (const m of gen.advance(target)) {
+      maxLag = Math.max(maxLag, now - dueWall(m.at));
+      await send(m);
+    }
+    progress.update(status());
+    const next = gen.nextAt();
+    if (next === undefined || next > end) break;
+    const wait = dueWall(next) - Date.now();
+    if (wait > 0) await sleep(Math.min(wait, 500));
+  }
+  // Late deliveries still held are delivered at the end of a bounded run.
+  if (!stopped && Number.isFinite(end)) for (const m of gen.drain()) await send(m);
+  const deaths = [...gen.nodes()].filter(([id]) => !skippedNodes.has(id)).map(([id, enc]) => {
+    const at = Math.min(end, Date.now() - offset);
+    const d = enc.death(at);
+    const payload = offset ? shiftPayload(d.topic, d.payload as Buffer, offset) : (d.payload as Buffer);
+    o.onMessage?.({ topic: d.topic, payload: d.payload as Buffer, at, device: id, node: id }, d.topic, payload);
+    return { node: id, topic: d.topic, payload };
   });
-  for (const t of timers) clearInterval(t);
-  for (const n of nodes) {
-    await n.stop();
-    published += n.published;
-  }
-  for (const c of clients.values()) await (await c.catch(() => undefined))?.endAsync();
-  log(`published ${published} messages`);
-  return { published };
+  await pub.close(deaths);
+  process.removeListener('SIGINT', onSignal);
+  process.removeListener('SIGTERM', onSignal);
+  const wallMs = Date.now() - setup0 - setupMs;
+  progress.done(`published ${pub.stats.sent} messages in ${(wallMs / 1000).toFixed(1)} s (${rate(pub.stats.sent, wallMs)} msg/s), ${pub.stats.errors} errors${pub.stats.lastError ? ` (last: ${pub.stats.lastError})` : ''}, at most ${(maxLag / 1000).toFixed(1)} s behind schedule`);
+  return { published: pub.stats.sent, errors: pub.stats.errors, generated: gen.generated, start, end: Number.isFinite(end) ? end : Date.now() - offset, offsetMs: offset, wallMs, setupMs, maxLagMs: maxLag, generator: gen };
 }

@@ -10,7 +10,7 @@ import path from 'node:path';
 import mqtt from 'mqtt';
 import t from 'tap';
 import { publishWindow } from '../helpers/publisher.ts';
-import { startTestPlatform } from '../helpers/platform.ts';
+import { startTestPlatform, TEST_BROKER_LOGIN } from '../helpers/platform.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const CLIENTS = 40;
@@ -23,7 +23,7 @@ t.test(`${CLIENTS} clients x ${PER_CLIENT} messages, each from a new device: all
     await tp.stop();
     rmSync(dataDir, { recursive: true, force: true });
   });
-  const watcher = await mqtt.connectAsync(tp.platform.mqttUrl, { clientId: `watch-${tp.prefix.slice(0, -1)}`, clean: false });
+  const watcher = await mqtt.connectAsync(tp.platform.mqttUrl, { clientId: `watch-${tp.prefix.slice(0, -1)}`, clean: false, ...TEST_BROKER_LOGIN });
   t.teardown(() => watcher.endAsync());
   const seen = new Set<string>();
   watcher.on('message', (topic, payload) => seen.add(`${topic} ${payload.toString()}`));

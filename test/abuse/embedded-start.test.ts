@@ -14,6 +14,7 @@ import path from 'node:path';
 import mqtt from 'mqtt';
 import t from 'tap';
 import { startChildPlatform } from '../helpers/child-platform.ts';
+import { authHeaders, TEST_BROKER_LOGIN } from '../helpers/platform.ts';
 import { createTestDatabase } from '../helpers/database.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { freePort } from '../../services/embedded/free-port.ts';
@@ -51,7 +52,7 @@ t.test('oversized MQTT packets are refused at the broker; memory stays put, /hea
   const url = `mqtt://127.0.0.1:${mqttPort}`;
   const before = await vigie.metric('vigie_process_process_resident_memory_bytes');
   const huge = Buffer.alloc(64 * 1024 * 1024, 0x41);
-  const attackers = await Promise.all([1, 2, 3].map((i) => mqtt.connectAsync(url, { clientId: `huge-${i}`, reconnectPeriod: 0 })));
+  const attackers = await Promise.all([1, 2, 3].map((i) => mqtt.connectAsync(url, { clientId: `huge-${i}`, reconnectPeriod: 0, ...TEST_BROKER_LOGIN })));
   const closed = attackers.map((c) => new Promise<void>((resolve) => c.once('close', () => resolve())));
   for (const c of attackers) c.publish('vigie/huge-1/telemetry', huge, { qos: 1 }, () => {});
   let peak = before;
@@ -71,10 +72,10 @@ t.test('oversized MQTT packets are refused at the broker; memory stays put, /hea
   t.ok(growth < 100 * 1024 * 1024, `resident memory grew by ${Math.round(growth / 1048576)} MiB for 192 MiB sent (bound 100 MiB)`);
   t.match(vigie.output(), /over the size limit/, 'the refusal is logged with its reason');
 
-  const ok = await mqtt.connectAsync(url, { clientId: 'small-1' });
+  const ok = await mqtt.connectAsync(url, { clientId: 'small-1', ...TEST_BROKER_LOGIN });
   await ok.publishAsync('vigie/small-1/telemetry', JSON.stringify({ ts: Date.now() - 1000, metrics: { air_temperature: 2 } }), { qos: 1 });
   await ok.endAsync();
-  const r = await fetch(`${vigie.url}/api/v1/observations?device=small-1&metric=air_temperature`);
+  const r = await fetch(`${vigie.url}/api/v1/observations?device=small-1&metric=air_temperature`, { headers: authHeaders() });
   t.equal(((await r.json()) as { items: unknown[] }).items.length, 1, 'an ordinary message still goes through');
 });
 
@@ -107,7 +108,7 @@ t.test('vigie backtest reads the embedded database of VIGIE_DATA_DIR, running or
     }
     rmSync(dataDir, { recursive: true, force: true });
   });
-  const pub = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { clientId: 'bt-pub' });
+  const pub = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { clientId: 'bt-pub', ...TEST_BROKER_LOGIN });
   const start = Date.now() - 3_600_000;
   for (let i = 0; i < 12; i++) {
     await pub.publishAsync('vigie/bt-1/telemetry', JSON.stringify({ ts: start + i * 300_000, metrics: { co2: i < 6 ? 600 : 1600 } }), { qos: 1 });

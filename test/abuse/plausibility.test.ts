@@ -6,7 +6,7 @@
  * Real parts: the machine's Mosquitto and PostgreSQL, real HTTP.
  */
 import t from 'tap';
-import { startTestPlatform } from '../helpers/platform.ts';
+import { authHeaders, startTestPlatform } from '../helpers/platform.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const tp = await startTestPlatform({ env: { VIGIE_ALERTING: 'false', VIGIE_MAX_PAYLOAD_BYTES: String(64 * 1024) } });
@@ -17,13 +17,13 @@ t.test('an NGSI notification over the size limit: 413, nothing kept; under it: 2
   const entity = (i: number) => ({ id: `urn:ngsi-ld:AirQualityObserved:big-${i}`, type: 'AirQualityObserved', dateObserved: { type: 'DateTime', value: new Date(Date.now() - 60_000).toISOString() }, temperature: { type: 'Number', value: 12.5 } });
   const big = JSON.stringify({ subscriptionId: 'abuse', data: Array.from({ length: 600 }, (_, i) => entity(i)) });
   t.ok(big.length > 64 * 1024, `body of ${big.length} bytes`);
-  const refused = await fetch(`${tp.platform.httpUrl}/ngsi/notify`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: big });
+  const refused = await fetch(`${tp.platform.httpUrl}/ngsi/notify`, { method: 'POST', headers: { 'content-type': 'application/json', ...authHeaders() }, body: big });
   t.equal(refused.status, 413, 'refused: the partner keeps it and retries');
   t.match(await refused.json(), { code: 'VIGIE_ERR_TOO_LARGE' });
   // Without a length announced (chunked), the limit holds while reading.
   const chunked = await fetch(`${tp.platform.httpUrl}/ngsi/notify`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...authHeaders() },
     body: new ReadableStream({
       start(c) {
         c.enqueue(new TextEncoder().encode(big));
@@ -35,7 +35,7 @@ t.test('an NGSI notification over the size limit: 413, nothing kept; under it: 2
   t.equal(chunked.status, 413, 'chunked too');
   const dl = await pool.query(`select count(*)::int as n from dead_letters`);
   t.equal(dl.rows[0].n, 0, 'no truncated dead letter');
-  const small = await fetch(`${tp.platform.httpUrl}/ngsi/notify`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ subscriptionId: 'abuse', data: [entity(1)] }) });
+  const small = await fetch(`${tp.platform.httpUrl}/ngsi/notify`, { method: 'POST', headers: { 'content-type': 'application/json', ...authHeaders() }, body: JSON.stringify({ subscriptionId: 'abuse', data: [entity(1)] }) });
   t.equal(small.status, 200, 'a notification under the limit is taken (answered once committed)');
   const taken = (await small.json()) as { observations: number; deadLetters: number };
   t.equal(taken.observations + taken.deadLetters, 1, 'and accounted for');

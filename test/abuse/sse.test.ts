@@ -11,7 +11,7 @@ import net from 'node:net';
 import t from 'tap';
 import { startChildPlatform } from '../helpers/child-platform.ts';
 import { createTestDatabase } from '../helpers/database.ts';
-import { TEST_MQTT_URL } from '../helpers/platform.ts';
+import { authHeaders, TEST_MQTT_URL } from '../helpers/platform.ts';
 import { publishWindow } from '../helpers/publisher.ts';
 import { openSse } from '../helpers/sse.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -21,7 +21,7 @@ const MAX_CLIENTS = 40;
 /** A client that sends its request and never reads a byte of the answer. */
 function stalledClient(port: number, lastEventId?: string): net.Socket {
   const s = net.connect(port, '127.0.0.1');
-  s.write(`GET /api/v1/stream HTTP/1.1\r\nHost: vigie\r\nAccept: text/event-stream\r\n${lastEventId ? `Last-Event-ID: ${lastEventId}\r\n` : ''}\r\n`);
+  s.write(`GET /api/v1/stream HTTP/1.1\r\nHost: vigie\r\nAccept: text/event-stream\r\nAuthorization: ${authHeaders().authorization}\r\n${lastEventId ? `Last-Event-ID: ${lastEventId}\r\n` : ''}\r\n`);
   s.pause();
   s.on('error', () => {});
   return s;
@@ -87,7 +87,7 @@ t.test('stalled SSE clients are capped and cut; memory stays bounded; /health an
   await waitFor(async () => (open = await vigie.metric('vigie_stream_clients')) === MAX_CLIENTS, 10_000, 'all attackers connected').catch((err) => {
     throw new Error(`${(err as Error).message} (${open} open, cut ${vigie.output().match(/SSE stream closed[^\n]*/g)?.slice(0, 3).join(' / ')})`);
   });
-  const refused = await fetch(`${vigie.url}/api/v1/stream`);
+  const refused = await fetch(`${vigie.url}/api/v1/stream`, { headers: authHeaders() });
   t.equal(refused.status, 503, 'one stream over the cap is refused');
   t.match(await refused.json(), { code: 'VIGIE_ERR_STREAM_FULL' });
   t.ok(refused.headers.get('retry-after'), 'with Retry-After');

@@ -31,6 +31,13 @@ export const TEST_MQTT_URL = process.env.TEST_MQTT_URL || 'mqtt://127.0.0.1:1883
 import { TEST_ADMIN_TOKEN } from './admin-token.ts';
 export { TEST_ADMIN_TOKEN };
 
+/**
+ * A broker login for test clients: the test admin token as the MQTT password (any username),
+ * which the embedded broker accepts for every ingest topic; a broker without authentication
+ * (the machine's Mosquitto in tests) ignores it.
+ */
+export const TEST_BROKER_LOGIN = { username: 'test-admin', password: TEST_ADMIN_TOKEN } as const;
+
 export function authHeaders(token = TEST_ADMIN_TOKEN): { authorization: string } {
   return { authorization: `Bearer ${token}` };
 }

@@ -5,6 +5,7 @@
  * "Connection closed") is published again, as a device would. `publishWindow` keeps `window`
  * messages in flight and resolves once every message has its PUBACK.
  */
+import { TEST_BROKER_LOGIN } from './platform.ts';
 import { randomBytes } from 'node:crypto';
 import mqtt from 'mqtt';
 
@@ -16,7 +17,7 @@ export interface Message {
 export async function publishWindow(url: string, messages: Message[], window = 200, clientId = `pub-${randomBytes(4).toString('hex')}`): Promise<{ acked: number; reconnects: number; resent: number }> {
   // Connected before the first publish: mqtt.js replays messages queued while offline one at a
   // time (each waits for its PUBACK), which would make the first window needlessly slow.
-  const client = await mqtt.connectAsync(url, { clientId, clean: true, reconnectPeriod: 250, connectTimeout: 5000, keepalive: 10 });
+  const client = await mqtt.connectAsync(url, { clientId, clean: true, reconnectPeriod: 250, connectTimeout: 5000, keepalive: 10, ...TEST_BROKER_LOGIN });
   let reconnects = 0;
   client.on('reconnect', () => reconnects++);
   client.on('error', () => {});

@@ -46,7 +46,7 @@ t.test('the native format refuses a zone-less time instead of guessing', async (
   const r = nativeDecoder.decode({ topic: 'vigie/tc-1/telemetry', payload: Buffer.from('{"ts":"2026-10-25T02:30:00","metrics":{"battery":80}}'), receivedAt: new Date() }, ctx);
   t.same(r.readings, []);
   t.equal(r.rejects[0]?.code, 'invalid_timestamp');
-  t.match(r.rejects[0]?.reason, /no zone/);
+  t.match(r.rejects[0]?.reason, /has no time zone/);
 });
 
 t.test('an NGSI entity dated in the repeated hour, through the real HTTP ingest', async (t) => {

@@ -7,18 +7,14 @@ import type { Decoder, DecodeResult, Reading } from '../../decoder.ts';
 import { parseJson, zodIssueReject } from '../json.ts';
 import { parseTimestamp } from '../../normalize/timestamp.ts';
 
-/** RFC 3339 date-times (the JSON Schema's `format: date-time`) carry a zone: Z or an offset. */
-const ZONE_SUFFIX = /(?:[Zz]|[+-]\d{2}(?::?\d{2})?)$/;
-
 type TimeResult = { ok: true; time: Date } | { ok: false; reject: Reject };
 
+/**
+ * RFC 3339 date-times (the JSON Schema's `format: date-time`) carry a zone: parseTimestamp
+ * refuses one without (a local time would be read in an assumed zone, and is ambiguous once a
+ * year at the autumn DST change), as for every format whose standard always sends a zone.
+ */
 function readTime(value: string | number, field: string, deviceId: string): TimeResult {
-  const text = typeof value === 'string' ? value.trim() : '';
-  if (typeof value === 'string' && !/^-?\d+(\.\d+)?$/.test(text) && !ZONE_SUFFIX.test(text)) {
-    // A zone-less local time would be read in some assumed zone, and is ambiguous once a year at
-    // the autumn DST change: the native format refuses it rather than guess.
-    return { ok: false, reject: { code: 'invalid_timestamp', field, reason: `${field}: ${JSON.stringify(text.slice(0, 64))} has no zone (add Z or an offset such as +01:00)`, deviceId } };
-  }
   const parsed = parseTimestamp(value);
   if (!parsed.ok) return { ok: false, reject: { code: 'invalid_timestamp', field, reason: `${field}: ${parsed.reason}`, deviceId } };
   return { ok: true, time: parsed.time };

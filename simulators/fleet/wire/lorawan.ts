@@ -4,7 +4,7 @@
  * formats (TTS "Data Formats", ChirpStack "Event types"), not from Vigie's decoders.
  */
 import type { Device } from '../../../schemas/index.ts';
-import type { NativeMessage } from '../models.ts';
+import type { NativeMessage } from '../models/index.ts';
 
 export interface WireMessage {
   topic: string;

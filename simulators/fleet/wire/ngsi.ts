@@ -3,7 +3,7 @@
  * in keyValues, WeatherObserved in NGSI-v2 normalized form, published on `vigie/ngsi`.
  */
 import type { Device } from '../../../schemas/index.ts';
-import type { NativeMessage } from '../models.ts';
+import type { NativeMessage } from '../models/index.ts';
 import type { WireMessage } from './lorawan.ts';
 
 export function ngsiEntities(device: Device, m: NativeMessage, periodSeconds: number): WireMessage {

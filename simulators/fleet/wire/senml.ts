@@ -6,7 +6,7 @@
  */
 import { Encoder } from 'cbor-x';
 import type { Device } from '../../../schemas/index.ts';
-import type { NativeMessage } from '../models.ts';
+import type { NativeMessage } from '../models/index.ts';
 import type { WireMessage } from './lorawan.ts';
 
 const cbor = new Encoder({ useRecords: false, mapsAsObjects: false });
