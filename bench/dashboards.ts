@@ -84,7 +84,6 @@ try {
     } finally {
       c.release();
     }
-    await pool.query('alter table observations disable trigger observations_rollup_dirty');
   }
   const t0 = Date.now();
   await loadDataset(pool, dataset, (done, total) => done % 20 === 0 && err(`COPY ${done}/${total} devices`));
@@ -93,14 +92,13 @@ try {
                                        lat = 46.5 + (abs(hashtext(id)) % 100) / 500.0, lon = 0.3 + (abs(hashtext(id || 'x')) % 100) / 500.0
                      where domain = 'roads'`);
   if (!timescale) {
-    await pool.query('alter table observations enable trigger observations_rollup_dirty');
     await rebuildRollups(pool);
   } else {
-    await pool.query(`call refresh_continuous_aggregate('cagg_hourly', null, null)`);
-    await pool.query(`call refresh_continuous_aggregate('cagg_daily', null, null)`);
+    await pool.query(`call refresh_continuous_aggregate('cagg_series_hourly', null, null)`);
+    await pool.query(`call refresh_continuous_aggregate('cagg_series_daily', null, null)`);
   }
   await pool.query('vacuum analyze');
-  const observations = Number((await pool.query('select count(*)::bigint as n from observations')).rows[0].n);
+  const observations = Number((await pool.query('select count(*)::bigint as n from observation_values')).rows[0].n);
   err(`loaded ${observations.toLocaleString('en')} observations and rollups in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 
   const runs = Number(opts.runs);

@@ -2,19 +2,24 @@
  * npm run bench:ingest -- [--messages N] [--metrics M] [--broker URL]
  *
  * Publishes N QoS 1 messages of M metrics as fast as the broker takes them and measures, in
- * the same run:
+ * the same run, on the same broker and PostgreSQL server:
  *  - baseline: raw broker delivery to a QoS 1 subscriber that only counts;
- *  - vigie: end-to-end, until Vigie (a child `vigie start` process, its own database) has
- *    committed every observation.
+ *  - reference: the smallest correct pipeline (bench/reference-pipeline.ts: JSON, batched
+ *    idempotent insert, PUBACK after commit), its own database;
+ *  - vigie: end-to-end, until Vigie (a child `vigie start` process, its own database, every
+ *    module on: alerting with the default rules, rollups, live stream) has committed every
+ *    observation; then the same with alerting off. Each reports lost and doubled rows, its
+ *    ratio to the reference and the child's peak resident memory.
  * Prints JSON. Uses a Mosquitto started with infra/mosquitto/vigie.conf unless --broker.
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import mqtt from 'mqtt';
 import pg from 'pg';
-import { createTestDatabase } from '../test/helpers/database.ts';
+import { createBenchDatabase as createTestDatabase } from './database.ts';
 import { startChildPlatform } from '../test/helpers/child-platform.ts';
 import { startShippedMosquitto } from './broker.ts';
+import { startReference } from './reference-pipeline.ts';
 
 const { values } = parseArgs({
   options: {
@@ -84,7 +89,25 @@ async function baseline() {
   return { seconds: round(seconds), publishSeconds: round(publishSeconds), received, messagesPerSecond: Math.round(received / seconds), loss: N - received };
 }
 
-async function vigie() {
+async function reference() {
+  const db = await createTestDatabase('benchref');
+  const prefix = `r${randomBytes(3).toString('hex')}/`;
+  try {
+    const ref = await startReference(broker.url, db.url, `${prefix}vigie/+/telemetry`, N * M);
+    const started = performance.now();
+    const publishSeconds = await publishAll(prefix);
+    const stored = await ref.stored;
+    const seconds = (performance.now() - started) / 1000;
+    const pool = new pg.Pool({ connectionString: db.url });
+    const rows = (await pool.query('select count(*)::int as n from reference_observations')).rows[0].n as number;
+    await pool.end();
+    return { seconds: round(seconds), publishSeconds: round(publishSeconds), observationsStored: rows, observationsPerSecond: Math.round(rows / seconds), loss: N * M - rows, doubled: stored - rows };
+  } finally {
+    await db.drop();
+  }
+}
+
+async function vigie(env: Record<string, string> = {}) {
   const db = await createTestDatabase('bench');
   const prefix = `v${randomBytes(3).toString('hex')}/`;
   const platform = await startChildPlatform({
@@ -93,9 +116,14 @@ async function vigie() {
     VIGIE_TOPIC_PREFIX: prefix,
     VIGIE_MQTT_CLIENT_ID: `bench-${prefix.slice(1, 7)}`,
     VIGIE_LOG_LEVEL: 'warn',
+    ...env,
   });
   const pool = new pg.Pool({ connectionString: db.url });
   try {
+    let peakRss = 0;
+    const sampler = setInterval(() => {
+      void platform.metric('vigie_process_process_resident_memory_bytes').then((b) => (peakRss = Math.max(peakRss, b || 0)), () => {});
+    }, 250);
     const started = performance.now();
     const publishSeconds = await publishAll(prefix);
     const expected = N * M;
@@ -104,10 +132,12 @@ async function vigie() {
     while (Date.now() < deadline) {
       stored = await platform.metric('vigie_observations_stored_total');
       if (stored >= expected) break;
-      await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 20));
     }
     const seconds = (performance.now() - started) / 1000;
-    const rows = (await pool.query('select count(*)::int as n from observations')).rows[0].n as number;
+    clearInterval(sampler);
+    const rows = (await pool.query('select count(*)::int as n from observation_values')).rows[0].n as number;
+    const distinct = (await pool.query('select count(*)::int as n from (select distinct series_id, time from observation_values) d')).rows[0].n as number;
     const batches = await platform.metric('vigie_batch_size_count');
     const commitSeconds = await platform.metric('vigie_commit_seconds_sum');
     return {
@@ -116,7 +146,9 @@ async function vigie() {
       observationsStored: rows,
       observationsPerSecond: Math.round(rows / seconds),
       messagesPerSecond: Math.round(rows / M / seconds),
-      loss: expected - rows,
+      loss: expected - distinct,
+      doubled: rows - distinct,
+      peakResidentMegabytes: Math.round(peakRss / 1048576),
       commits: batches,
       meanBatchRows: Math.round(rows / batches),
       meanCommitMs: round((commitSeconds / batches) * 1000),
@@ -131,6 +163,23 @@ async function vigie() {
 
 const round = (x: number) => Math.round(x * 100) / 100;
 const base = await baseline();
-const result = await vigie();
+const ref = await reference();
+const all = await vigie();
+const noAlerting = await vigie({ VIGIE_ALERTING: 'false' });
 await broker.stop();
-process.stdout.write(`${JSON.stringify({ messages: N, metricsPerMessage: M, broker: values.broker ?? 'mosquitto with infra/mosquitto/vigie.conf', baseline: base, vigie: result }, null, 2)}\n`);
+const ratio = (r: { observationsPerSecond: number }) => round(r.observationsPerSecond / ref.observationsPerSecond);
+process.stdout.write(
+  `${JSON.stringify(
+    {
+      messages: N,
+      metricsPerMessage: M,
+      broker: values.broker ?? 'mosquitto with infra/mosquitto/vigie.conf',
+      baseline: base,
+      reference: ref,
+      vigie: { ...all, ratioToReference: ratio(all) },
+      vigieAlertingOff: { ...noAlerting, ratioToReference: ratio(noAlerting) },
+    },
+    null,
+    2,
+  )}\n`,
+);

@@ -4,7 +4,11 @@
  * observations. Prints JSON on stdout; progress on stderr.
  *
  *   npm run bench:query -- --lanes 100 --road-stations 10 --buildings 5 --days 365 [--keep]
+ *   npm run bench:query -- --observations 100000000   (a département-scale fleet over two years,
+ *                                                      sized to about that many observations)
  *
+ * BENCH_DATABASE_ADMIN_URL picks the server; with TimescaleDB preloaded there, the run is in
+ * TimescaleDB mode (VIGIE_TIMESCALE=auto), otherwise plain PostgreSQL.
  * Uses a throw-away database on BENCH_DATABASE_ADMIN_URL (default the machine's PostgreSQL).
  * Latencies are of the query functions behind the API routes (HTTP adds well under 1 ms).
  */
@@ -17,6 +21,7 @@ import pino from 'pino';
 import { loadConfig } from '../services/config.ts';
 import { migrate } from '../services/store/migrate.ts';
 import { createPool } from '../services/store/pool.ts';
+import { queryObservations } from '../services/store/observations.ts';
 import { parseBucket } from '../services/timeseries/buckets.ts';
 import { consumption } from '../services/timeseries/buildings.ts';
 import { addMonths, ensureMonth, monthStart } from '../services/timeseries/partitions.ts';
@@ -33,13 +38,20 @@ const program = new Command()
   .option('--buildings <n>', 'buildings (one energy meter each)', '5')
   .option('--zones <n>', 'zones per building', '3')
   .option('--days <n>', 'days of data from 1 January 2025', '365')
-  .option('--runs <n>', 'timed runs per query', '5')
+  .option('--observations <n>', 'size the fleet for about this many observations over two years (overrides the fleet options)')
+  .option('--runs <n>', 'timed runs per query', '20')
   .option('--keep', 'keep the database afterwards')
   .parse();
-const opts = program.opts<{ lanes: string; roadStations: string; buildings: string; zones: string; days: string; runs: string; keep?: boolean }>();
+const opts = program.opts<{ lanes: string; roadStations: string; buildings: string; zones: string; days: string; observations?: string; runs: string; keep?: boolean }>();
+if (opts.observations) {
+  // Per unit k over 730 days: 2k lanes, k/5 road-weather stations, k/4 buildings of 3 zones.
+  const unit = countRows({ lanes: 20, roadStations: 2, buildings: 2.5, zonesPerBuilding: 3, days: 730, start: new Date(0), seed: 0 }) / 10;
+  const k = Math.max(1, Number(opts.observations) / unit);
+  Object.assign(opts, { lanes: String(Math.max(2, Math.round(2 * k))), roadStations: String(Math.max(1, Math.round(k / 5))), buildings: String(Math.max(1, Math.round(k / 4))), zones: '3', days: '730' });
+}
 
 const ADMIN_URL = process.env.BENCH_DATABASE_ADMIN_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
-const logger = pino({ level: 'warn' });
+const logger = pino({ level: 'warn' }, pino.destination(2));
 const err = (s: string) => process.stderr.write(`${s}\n`);
 
 const dataset: DatasetOptions = {
@@ -59,6 +71,8 @@ await admin.query(`create database ${dbName}`);
 const url = new URL(ADMIN_URL);
 url.pathname = `/${dbName}`;
 const pool = createPool(url.toString(), 4);
+// Another process terminating idle connections (a shared server) must not end the run.
+pool.on('error', (e) => err(`idle connection lost: ${e.message}`));
 
 try {
   const config = loadConfig({ DATABASE_URL: url.toString() });
@@ -75,8 +89,7 @@ try {
     } finally {
       c.release();
     }
-    // Bulk load: one set-based rollup build afterwards instead of millions of dirty hours.
-    await pool.query('alter table observations disable trigger observations_rollup_dirty');
+    // Bulk load: COPY marks no hour stale; one set-based rollup build afterwards.
   }
   const bar = new cliProgress.SingleBar({ stream: process.stderr, format: 'COPY [{bar}] {percentage}% | {value}/{total} devices | {eta_formatted} left', noTTYOutput: true, notTTYSchedule: 10_000 }, cliProgress.Presets.shades_classic);
   const t0 = Date.now();
@@ -86,24 +99,27 @@ try {
   const loadSeconds = (Date.now() - t0) / 1000;
   const t1 = Date.now();
   if (!timescale) {
-    await pool.query('alter table observations enable trigger observations_rollup_dirty');
     await rebuildRollups(pool);
   } else {
-    await pool.query(`call refresh_continuous_aggregate('cagg_hourly', null, null)`);
-    await pool.query(`call refresh_continuous_aggregate('cagg_daily', null, null)`);
+    await pool.query(`call refresh_continuous_aggregate('cagg_series_hourly', null, null)`);
+    await pool.query(`call refresh_continuous_aggregate('cagg_series_daily', null, null)`);
+    // Compressed as the policy would leave two-year-old data (all but the last 30 days).
+    await pool.query(`select compress_chunk(c, if_not_compressed => true) from show_chunks('observation_values', older_than => $1::timestamptz) c`, [
+      new Date(dataset.start.getTime() + (dataset.days - 30) * 86400_000).toISOString(),
+    ]);
   }
   await pool.query('vacuum analyze');
   const rollupSeconds = (Date.now() - t1) / 1000;
-  const { rows: countRow } = await pool.query<{ n: number }>('select count(*)::bigint as n from observations');
+  const { rows: countRow } = await pool.query<{ n: number }>('select count(*)::bigint as n from observation_values');
   const observations = Number(countRow[0]!.n);
   err(`loaded ${observations.toLocaleString('en')} rows in ${loadSeconds.toFixed(0)} s (${Math.round(observations / loadSeconds).toLocaleString('en')} rows/s); rollups in ${rollupSeconds.toFixed(0)} s`);
 
   const size = async (sql: string) => Number((await pool.query<{ b: string }>(sql)).rows[0]!.b);
   const rawBytes = timescale
-    ? await size(`select hypertable_size('observations')::bigint as b`)
-    : await size(`select sum(pg_total_relation_size(inhrelid))::bigint as b from pg_inherits where inhparent = 'observations'::regclass`);
+    ? await size(`select hypertable_size('observation_values')::bigint as b`)
+    : await size(`select sum(pg_total_relation_size(inhrelid))::bigint as b from pg_inherits where inhparent = 'observation_values'::regclass`);
   const rollupBytes = timescale
-    ? await size(`select (hypertable_size(format('%I.%I', materialization_hypertable_schema, materialization_hypertable_name)::regclass))::bigint as b from timescaledb_information.continuous_aggregates where view_name = 'cagg_hourly'`)
+    ? await size(`select (hypertable_size(format('%I.%I', materialization_hypertable_schema, materialization_hypertable_name)::regclass))::bigint as b from timescaledb_information.continuous_aggregates where view_name = 'cagg_series_hourly'`)
     : await size(`select (pg_total_relation_size('rollup_hourly') + pg_total_relation_size('rollup_daily'))::bigint as b`);
 
   const runs = Number(opts.runs);
@@ -122,6 +138,10 @@ try {
     source: 'auto',
     ...q,
   });
+  // A route: every fifth station (the stations of one departmental road).
+  const route = allStations.filter((_, i) => i % 5 === 0);
+  const lastDay = new Date(dataset.start.getTime() + (dataset.days - 1) * 86400_000);
+  const sensor = devicesFor(dataset).find((d) => d.kind === 'road-weather-station')!.id;
   const day = { from: new Date('2025-06-12T00:00:00+02:00'), to: new Date('2025-06-13T00:00:00+02:00') };
   const queries: Record<string, { api: () => Promise<unknown>; raw: () => Promise<unknown> }> = {
     'one station, hourly series over 30 days': {
@@ -140,6 +160,18 @@ try {
             where metric = 'vehicle_count' and time >= '2025-01-01T00:00:00+01:00' and time < '2026-01-01T00:00:00+01:00'
             group by device_id`,
         ),
+    },
+    'all stations of a route, daily over a year': {
+      api: () => querySeries(env, series({ devices: route, from: new Date('2025-01-01T00:00:00+01:00'), to: new Date('2026-01-01T00:00:00+01:00'), bucket: parseBucket('1d') })),
+      raw: () => querySeries(env, series({ devices: route, from: new Date('2025-01-01T00:00:00+01:00'), to: new Date('2026-01-01T00:00:00+01:00'), bucket: parseBucket('1d'), source: 'raw' })),
+    },
+    'latest values of every device': {
+      api: () => pool.query(`select device_id, metric, channel, time, received_at, value, quality from latest_observations`),
+      raw: () => pool.query(`select device_id, metric, channel, time, received_at, value, quality from latest_observations`),
+    },
+    'the 24 h raw series of one sensor': {
+      api: () => queryObservations(pool, { devices: [sensor], metrics: ['surface_temperature'], from: lastDay, to: new Date(lastDay.getTime() + 86400_000), limit: 10000, order: 'asc' }),
+      raw: () => queryObservations(pool, { devices: [sensor], metrics: ['surface_temperature'], from: lastDay, to: new Date(lastDay.getTime() + 86400_000), limit: 10000, order: 'asc' }),
     },
     "a building's weekly energy over the year": {
       // Consumption needs consecutive raw readings (resets): the API computes it from raw rows.

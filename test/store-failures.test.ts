@@ -21,19 +21,19 @@ const stored = async (device: string) =>
 
 t.test('a store outage is retried; nothing is acknowledged until the commit succeeds', async (t) => {
   const failuresBefore = await metric('vigie_commit_failures_total');
-  await pool.query('alter table observations rename to observations_away');
+  await pool.query('alter table observation_values rename to observation_values_away');
   await pub.publishAsync(`${tp.prefix}vigie/outage-1/telemetry`, JSON.stringify({ metrics: { air_temperature: 3 } }), { qos: 1 });
   await waitFor(async () => (await metric('vigie_commit_failures_total')) > failuresBefore + 2, 15_000, 'failed commits');
   t.equal(await metric('vigie_inflight_messages'), 1, 'the message is held, unacknowledged');
-  await pool.query('alter table observations_away rename to observations');
+  await pool.query('alter table observation_values_away rename to observation_values');
   await waitFor(async () => (await stored('outage-1')) === 1, 15_000, 'the retried commit');
   await waitFor(async () => (await metric('vigie_inflight_messages')) === 0, 5_000, 'the ack');
   t.pass('stored once the store came back, then acknowledged');
 });
 
 t.test('a message the store refuses is dead-lettered alone; the rest of its batch is stored', async (t) => {
-  await pool.query('alter table observations add constraint test_no_666 check (value <> 666)');
-  t.teardown(() => pool.query('alter table observations drop constraint test_no_666'));
+  await pool.query('alter table observation_values add constraint test_no_666 check (value <> 666)');
+  t.teardown(() => pool.query('alter table observation_values drop constraint test_no_666'));
   const now = Date.now();
   // Published back to back so they share one batch.
   await Promise.all([

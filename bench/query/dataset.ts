@@ -63,7 +63,8 @@ const rng = createRandom;
 
 const peak = (h: number, c: number, w: number) => Math.exp(-((h - c) ** 2) / (2 * w * w));
 
-function* rowsFor(d: DeviceSpec, o: DatasetOptions, random: () => number): Generator<string> {
+/** COPY text rows of observation_values: time, value, series id, batch id, quality (null: 0). */
+function* rowsFor(d: DeviceSpec, o: DatasetOptions, random: () => number, seriesId: (metric: string, channel: string) => number, batch: number): Generator<string> {
   const periods = (o.days * 86400) / d.periodSeconds;
   const t0 = o.start.getTime();
   let energy = 1000 * random();
@@ -96,7 +97,7 @@ function* rowsFor(d: DeviceSpec, o: DatasetOptions, random: () => number): Gener
         const occupied = weekday && hour >= 8 && hour < 18;
         values.push(['co2', Math.round(occupied ? 550 + 900 * (((hour - 8) % 2) / 2) + random() * 80 : 420 + random() * 20)], ['air_temperature', Math.round(((occupied ? 20.5 : 17) + random() - 0.5) * 10) / 10], ['occupancy_state', occupied ? 1 : 0]);
       }
-      for (const [m, v] of values) chunk += `${d.id}\t${m}\t${ch}\t${ts}\t${ts}\t${v}\t0\n`;
+      for (const [m, v] of values) chunk += `${ts}\t${v}\t${seriesId(m, ch)}\t${batch}\t\\N\n`;
     }
     if (chunk.length > 64 * 1024) {
       yield chunk;
@@ -106,7 +107,10 @@ function* rowsFor(d: DeviceSpec, o: DatasetOptions, random: () => number): Gener
   if (chunk) yield chunk;
 }
 
-/** Loads everything with COPY; `onDevice` reports progress. Returns the rows written. */
+/**
+ * Loads everything with COPY straight into observation_values (series created first, one
+ * ingest batch per device), then the latest value of every series; `onDevice` reports progress.
+ */
 export async function loadDataset(pool: pg.Pool, o: DatasetOptions, onDevice: (done: number, total: number) => void): Promise<void> {
   const devices = devicesFor(o);
   await pool.query(
@@ -114,6 +118,13 @@ export async function loadDataset(pool: pg.Pool, o: DatasetOptions, onDevice: (d
      select id, kind, domain, true, period_seconds, building from jsonb_to_recordset($1::jsonb) as d(id text, kind text, domain text, period_seconds int, building jsonb)`,
     [JSON.stringify(devices.map((d) => ({ id: d.id, kind: d.kind, domain: d.domain, period_seconds: d.periodSeconds, building: d.building ?? null })))],
   );
+  const keys = devices.flatMap((d) => d.metrics.flatMap((m) => d.channels.map((c) => [d.id, m, c])));
+  const { rows: series } = await pool.query<{ id: number; device_id: string; metric: string; channel: string }>(
+    `insert into series (device_id, metric, channel) select * from unnest($1::text[], $2::text[], $3::text[])
+     on conflict (device_id, metric, channel) do update set metric = excluded.metric returning id, device_id, metric, channel`,
+    [keys.map((k) => k[0]), keys.map((k) => k[1]), keys.map((k) => k[2])],
+  );
+  const ids = new Map(series.map((r) => [`${r.device_id}|${r.metric}|${r.channel}`, r.id]));
   const random = rng(o.seed);
   // Two COPY streams in parallel (one per core); devices are dealt round-robin.
   const lanesOfWork = [0, 1].map((k) => devices.filter((_, i) => i % 2 === k));
@@ -123,13 +134,23 @@ export async function loadDataset(pool: pg.Pool, o: DatasetOptions, onDevice: (d
       const client = await pool.connect();
       try {
         for (const d of mine) {
-          const stream = client.query(copyFrom('copy observations (device_id, metric, channel, time, received_at, value, quality) from stdin'));
-          await pipeline(Readable.from(rowsFor(d, o, random)), stream);
+          const { rows } = await client.query<{ id: number }>(`insert into ingest_batches (received_at) values (now()) returning id`);
+          const stream = client.query(copyFrom('copy observation_values (time, value, series_id, batch_id, quality) from stdin'));
+          await pipeline(Readable.from(rowsFor(d, o, random, (m, c) => ids.get(`${d.id}|${m}|${c}`)!, rows[0]!.id)), stream);
           onDevice(++done, devices.length);
         }
       } finally {
         client.release();
       }
     }),
+  );
+  // One index probe per series (the primary key read backwards), not a scan of the history.
+  await pool.query(
+    `insert into latest_values (series_id, time, received_at, value, quality)
+     select s.id, l.time, b.received_at, l.value, coalesce(l.quality, 0)
+       from series s
+       cross join lateral (select * from observation_values v where v.series_id = s.id order by time desc limit 1) l
+       join ingest_batches b on b.id = l.batch_id
+     on conflict (series_id) do nothing`,
   );
 }

@@ -1,6 +1,7 @@
-/** Latency measurement: warm-up once, then the median and max of `runs` executions. */
+/** Latency measurement: warm-up once, then the median, 95th percentile and max of `runs` executions. */
 export interface Timing {
   medianMs: number;
+  p95Ms: number;
   maxMs: number;
   runs: number;
 }
@@ -15,5 +16,5 @@ export async function time(fn: () => Promise<unknown>, runs = 5): Promise<Timing
   }
   samples.sort((a, b) => a - b);
   const round = (v: number) => Math.round(v * 10) / 10;
-  return { medianMs: round(samples[Math.floor(samples.length / 2)]!), maxMs: round(samples[samples.length - 1]!), runs };
+  return { medianMs: round(samples[Math.floor(samples.length / 2)]!), p95Ms: round(samples[Math.min(samples.length - 1, Math.ceil(samples.length * 0.95) - 1)]!), maxMs: round(samples[samples.length - 1]!), runs };
 }

@@ -45,7 +45,7 @@ t.test('three processes starting together set the storage up once, in each mode'
     const results = await Promise.all([start(), start(), start()]);
     t.same(results.flatMap((r) => r.applied).sort(), listMigrations().map((m) => m.name).sort(), 'each file applied once');
     t.same(outcomes, [mode === 'timescale', mode === 'timescale', mode === 'timescale'], 'every process runs the pinned mode');
-    const { rows } = await pool.query(`select relkind from pg_class where relname = 'observations'`);
+    const { rows } = await pool.query(`select relkind from pg_class where relname = 'observation_values'`);
     t.equal(rows[0].relkind, mode === 'plain' ? 'p' : 'r', mode === 'plain' ? 'partitioned' : 'a hypertable (an ordinary table for the catalogue)');
     if (mode === 'timescale') {
       const { rows: jobs } = await pool.query(`select count(*)::int as n from timescaledb_information.jobs where proc_name = 'policy_refresh_continuous_aggregate'`);

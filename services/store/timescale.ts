@@ -3,10 +3,12 @@
  * the server offers it installed and preloaded, and falls back with a warning when it is
  * installed but not preloaded; `require` fails start-up without it; `off` never touches it.
  *
- * With the extension: the observations hypertable, columnstore compression of older chunks
- * segmented by device and metric, a retention policy, and hourly/daily continuous aggregates
- * (`cagg_hourly`, `cagg_daily`, same columns as the plain-PostgreSQL rollup tables) with
- * real-time aggregation and a refresh window that covers late data. Every step is idempotent
+ * With the extension: the observation_values hypertable, columnstore compression of older
+ * chunks segmented by series id, a retention policy, and hourly/daily continuous aggregates
+ * per series id (`cagg_series_hourly`, `cagg_series_daily`) with real-time aggregation and a
+ * refresh window that covers late data, read through the views `cagg_hourly` and `cagg_daily`
+ * (the series' names joined in: the same columns as the plain-PostgreSQL `series_*` views).
+ * Every step is idempotent
  * and re-applies the configured values (policies are removed and re-added), so changing a
  * setting and restarting takes effect.
  */
@@ -112,30 +114,37 @@ export async function setupTimescale(client: pg.ClientBase, mode: TimescaleMode,
       return false;
     }
   }
-  const { rows } = await client.query(`select relkind from pg_class where oid = 'observations'::regclass`);
+  const { rows } = await client.query(`select relkind from pg_class where oid = 'observation_values'::regclass`);
   if (rows[0]?.relkind === 'p') {
     // A database first run on plain PostgreSQL has monthly partitions; TimescaleDB cannot
     // convert a partitioned table. Stay on the plain path rather than half-migrate.
-    if (mode === 'require') throw new VigieError('VIGIE_ERR_TIMESCALE_MISSING', 'observations is already a partitioned (plain PostgreSQL) table; re-import into a fresh database to use TimescaleDB');
-    logger.warn('observations is a plain-PostgreSQL partitioned table: keeping the plain path (re-import into a fresh database to use TimescaleDB)');
+    if (mode === 'require') throw new VigieError('VIGIE_ERR_TIMESCALE_MISSING', 'observation_values is already a partitioned (plain PostgreSQL) table; re-import into a fresh database to use TimescaleDB');
+    logger.warn('observation_values is a plain-PostgreSQL partitioned table: keeping the plain path (re-import into a fresh database to use TimescaleDB)');
     return false;
   }
   await applyTimescalePolicies(client, policies, logger);
-  logger.info({ policies }, 'observations is a TimescaleDB hypertable with compression, retention and continuous aggregates');
+  logger.info({ policies }, 'observation_values is a TimescaleDB hypertable with compression, retention and continuous aggregates');
   return true;
 }
 
 const days = (n: number) => `interval '${Math.floor(n)} days'`;
 
-/** The rollup columns shared with the plain-PostgreSQL tables (030_rollups.sql). */
+/** The rollup columns per series (the plain-PostgreSQL rollup tables, 050_narrow_observations.sql). */
 function caggSelect(bucketExpr: string): string {
-  return `select device_id, metric, channel, ${bucketExpr} as bucket,
+  return `select series_id, ${bucketExpr} as bucket,
                  count(*) as n, sum(value) as sum, min(value) as min, max(value) as max,
                  min(time) as first_time, first(value, time) as first_value,
                  max(time) as last_time, last(value, time) as last_value
-            from observations
-           group by device_id, metric, channel, ${bucketExpr}`;
+            from observation_values
+           group by series_id, ${bucketExpr}`;
 }
+
+/** The continuous aggregate (per series id) behind each named view the queries read. */
+const MATERIALIZED = { cagg_hourly: 'cagg_series_hourly', cagg_daily: 'cagg_series_daily' } as const;
+
+const NAMED = (cagg: string) =>
+  `select s.device_id, s.metric, s.channel, c.bucket, c.n, c.sum, c.min, c.max, c.first_time, c.first_value, c.last_time, c.last_value
+     from ${cagg} c join series s on s.id = c.series_id`;
 
 /** Continuous aggregates and the shortest refresh-policy window each accepts (two buckets). */
 const CAGGS = [
@@ -169,23 +178,25 @@ export function checkRetentionAgainstRefresh(p: TimescalePolicies): void {
 
 async function applyTimescalePolicies(client: pg.ClientBase, p: TimescalePolicies, logger: Logger): Promise<void> {
   checkRetentionAgainstRefresh(p);
-  await client.query(`select create_hypertable('observations', by_range('time', ${days(p.chunkIntervalDays)}), if_not_exists => true, migrate_data => true)`);
-  await client.query(`select set_chunk_time_interval('observations', ${days(p.chunkIntervalDays)})`);
-  // Continuous aggregates replace the Vigie-maintained rollups: no dirty-hour trigger here.
-  await client.query(`drop trigger if exists observations_rollup_dirty on observations`);
+  await client.query(`select create_hypertable('observation_values', by_range('time', ${days(p.chunkIntervalDays)}), if_not_exists => true, migrate_data => true)`);
+  await client.query(`select set_chunk_time_interval('observation_values', ${days(p.chunkIntervalDays)})`);
+  // Continuous aggregates replace the Vigie-maintained rollups: nothing marks hours stale.
+  await client.query(`truncate rollup_dirty`);
+  await client.query(`update ingest_batches set stale_series = null, stale_hours = null where stale_series is not null`);
 
-  // Compression (columnstore): one segment per device and metric, so a series' history reads
-  // one compressed batch; ordered by channel then time for range scans inside it.
+  // Compression (columnstore): one segment per series, so a series' history reads one
+  // compressed batch, ordered by time for range scans inside it. Regular sensor data then
+  // compresses to a few bytes per observation (delta-of-delta times, Gorilla values).
   // Set once: TimescaleDB refuses to change compression settings once chunks are compressed.
-  const { rows: ht } = await client.query(`select compression_enabled from timescaledb_information.hypertables where hypertable_name = 'observations'`);
+  const { rows: ht } = await client.query(`select compression_enabled from timescaledb_information.hypertables where hypertable_name = 'observation_values'`);
   if (!ht[0]?.compression_enabled) {
-    await client.query(`alter table observations set (timescaledb.compress, timescaledb.compress_segmentby = 'device_id, metric', timescaledb.compress_orderby = 'channel, time desc')`);
+    await client.query(`alter table observation_values set (timescaledb.compress, timescaledb.compress_segmentby = 'series_id', timescaledb.compress_orderby = 'time desc')`);
   }
-  await client.query(`select remove_compression_policy('observations', if_exists => true)`);
-  if (p.compressAfterDays > 0) await client.query(`select add_compression_policy('observations', compress_after => ${days(p.compressAfterDays)})`);
+  await client.query(`select remove_compression_policy('observation_values', if_exists => true)`);
+  if (p.compressAfterDays > 0) await client.query(`select add_compression_policy('observation_values', compress_after => ${days(p.compressAfterDays)})`);
 
-  await client.query(`select remove_retention_policy('observations', if_exists => true)`);
-  if (p.retentionDays > 0) await client.query(`select add_retention_policy('observations', drop_after => ${days(p.retentionDays)})`);
+  await client.query(`select remove_retention_policy('observation_values', if_exists => true)`);
+  if (p.retentionDays > 0) await client.query(`select add_retention_policy('observation_values', drop_after => ${days(p.retentionDays)})`);
 
   // Real-time aggregation (materialized_only = false): buckets after the watermark (the end
   // of the materialized range) are computed from raw rows at query time, so new data is in
@@ -193,21 +204,23 @@ async function applyTimescalePolicies(client: pg.ClientBase, p: TimescalePolicie
   // covers them: the policy within its window, the timeseries module beyond it (TimescaleDB
   // docs, "Real-time aggregates").
   await client.query(
-    `create materialized view if not exists cagg_hourly with (timescaledb.continuous, timescaledb.materialized_only = false) as
+    `create materialized view if not exists cagg_series_hourly with (timescaledb.continuous, timescaledb.materialized_only = false) as
      ${caggSelect(`time_bucket(interval '1 hour', time)`)} with no data`,
   );
   // Daily buckets are Europe/Paris calendar days (23 or 25 hours on DST changes), like
-  // rollup_daily (030_rollups.sql); TMJA counts complete days from them (services/timeseries/tmja.ts).
+  // rollup_daily; TMJA counts complete days from them (services/timeseries/tmja.ts).
   await client.query(
-    `create materialized view if not exists cagg_daily with (timescaledb.continuous, timescaledb.materialized_only = false) as
+    `create materialized view if not exists cagg_series_daily with (timescaledb.continuous, timescaledb.materialized_only = false) as
      ${caggSelect(`time_bucket(interval '1 day', time, 'Europe/Paris')`)} with no data`,
   );
   // The refresh window reaches rollupLateDays back, so late data within it is re-aggregated by
   // the policy; older late data is refreshed explicitly by the timeseries module.
+  await client.query(`create or replace view cagg_hourly as ${NAMED(MATERIALIZED.cagg_hourly)}`);
+  await client.query(`create or replace view cagg_daily as ${NAMED(MATERIALIZED.cagg_daily)}`);
   for (const [view, minDays] of CAGGS) {
-    await client.query(`select remove_continuous_aggregate_policy('${view}', if_exists => true)`);
+    await client.query(`select remove_continuous_aggregate_policy('${MATERIALIZED[view]}', if_exists => true)`);
     await client.query(
-      `select add_continuous_aggregate_policy('${view}', start_offset => ${days(refreshStartDays(minDays, p))}, end_offset => interval '1 hour', schedule_interval => interval '5 minutes')`,
+      `select add_continuous_aggregate_policy('${MATERIALIZED[view]}', start_offset => ${days(refreshStartDays(minDays, p))}, end_offset => interval '1 hour', schedule_interval => interval '5 minutes')`,
     );
   }
   await refreshHistory(client, p, logger);
@@ -253,7 +266,7 @@ export async function refreshAggregate(db: pg.ClientBase | pg.Pool, view: 'cagg_
   const iso = (d: Date | string | null) => (d === null ? null : typeof d === 'string' ? d : d.toISOString());
   for (let attempt = 1; ; attempt++) {
     try {
-      await db.query(`call refresh_continuous_aggregate('${view}', $1::timestamptz, $2::timestamptz)`, [iso(start), iso(end)]);
+      await db.query(`call refresh_continuous_aggregate('${MATERIALIZED[view]}', $1::timestamptz, $2::timestamptz)`, [iso(start), iso(end)]);
       return;
     } catch (err) {
       if (!isConcurrentRefresh(err) || attempt >= attempts) throw err;

@@ -1,17 +1,39 @@
 /**
- * One commit of the ingest path: observations, latest values, dead letters and device
- * last-seen, in one transaction. Array parameters with `unnest` keep it one round trip per
- * table whatever the batch size; `on conflict do nothing` makes redelivery idempotent.
+ * One commit of the ingest path: observations (with the batch's receive time and stale rollup
+ * hours), latest values, dead letters and device last-seen, in one transaction. Array parameters with `unnest` keep it one
+ * round trip per table whatever the batch size; `on conflict do nothing` makes redelivery
+ * idempotent. Observation rows are narrow (services/store/migrations/once/050_narrow_observations.sql):
+ * series ids are resolved before the transaction (services/store/series-ids.ts).
  */
 import type pg from 'pg';
 import { storable, storableTags } from './text.ts';
 import { withTransaction } from './transaction.ts';
 import { appendCommitLog } from '../cluster/commit-log.ts';
+import { SeriesIds } from './series-ids.ts';
 import type { Batch } from '../../ingest/running-sink.ts';
 
+interface StoreState {
+  series: SeriesIds;
+  /** Plain PostgreSQL: the batch marks its hours stale; TimescaleDB: continuous aggregates. */
+  marksRollups: Promise<boolean>;
+}
+
+const states = new WeakMap<pg.Pool, StoreState>();
+
+function stateFor(pool: pg.Pool): StoreState {
+  let s = states.get(pool);
+  if (!s) {
+    const marksRollups = pool.query(`select to_regclass('cagg_series_hourly') is null as plain`).then((r) => r.rows[0].plain as boolean);
+    marksRollups.catch(() => states.delete(pool));
+    states.set(pool, (s = { series: new SeriesIds(), marksRollups }));
+  }
+  return s;
+}
+
 export async function writeBatch(pool: pg.Pool, batch: Batch): Promise<void> {
+  const rows = batch.observations.length > 0 ? await narrowRows(pool, batch) : null;
   await withTransaction(pool, async (client) => {
-    if (batch.observations.length > 0) await insertObservations(client, batch);
+    if (rows) await insertObservations(client, rows);
     if (batch.deadLetters.length > 0) await insertDeadLetters(client, batch);
     if (batch.devicesSeen.size > 0) await touchDevices(client, batch);
     if (batch.deviceInfo?.length) await describeDevices(client, batch.deviceInfo);
@@ -21,44 +43,76 @@ export async function writeBatch(pool: pg.Pool, batch: Batch): Promise<void> {
   });
 }
 
-async function insertObservations(client: pg.PoolClient, batch: Batch): Promise<void> {
-  const n = batch.observations.length;
-  const device = new Array<string>(n);
-  const metric = new Array<string>(n);
-  const channel = new Array<string>(n);
+interface NarrowRows {
+  series: number[];
+  time: string[];
+  value: number[];
+  quality: number[];
+  receivedAt: string;
+  /** Newest row index per series (latest values). */
+  newest: Map<number, number>;
+  /** Stale hours to mark, or null with TimescaleDB. */
+  hours: { series: number[]; hour: string[] } | null;
+}
+
+async function narrowRows(pool: pg.Pool, batch: Batch): Promise<NarrowRows> {
+  const state = stateFor(pool);
+  const obs = batch.observations;
+  const keys = obs.map((o) => SeriesIds.key(o.deviceId, o.metric, o.channel));
+  const ids = await state.series.resolve(pool, keys);
+  const n = obs.length;
+  const series = new Array<number>(n);
   const time = new Array<string>(n);
-  const received = new Array<string>(n);
   const value = new Array<number>(n);
   const quality = new Array<number>(n);
-  batch.observations.forEach((o, i) => {
-    device[i] = o.deviceId;
-    metric[i] = o.metric;
-    channel[i] = o.channel;
+  const newest = new Map<number, number>();
+  let received = 0;
+  const marks = await state.marksRollups;
+  const hourKeys = marks ? new Set<string>() : null;
+  for (let i = 0; i < n; i++) {
+    const o = obs[i]!;
+    const id = ids.get(keys[i]!)!;
+    const t = o.time.getTime();
+    series[i] = id;
     time[i] = o.time.toISOString();
-    received[i] = o.receivedAt.toISOString();
     value[i] = o.value;
     quality[i] = o.quality;
-  });
-  const params = [device, metric, channel, time, received, value, quality];
+    const prev = newest.get(id);
+    if (prev === undefined || obs[prev]!.time.getTime() <= t) newest.set(id, i);
+    if (o.receivedAt.getTime() > received) received = o.receivedAt.getTime();
+    hourKeys?.add(`${id}:${t - (((t % 3_600_000) + 3_600_000) % 3_600_000)}`);
+  }
+  let hours: NarrowRows['hours'] = null;
+  if (hourKeys) {
+    const sorted = [...hourKeys].map((k) => k.split(':').map(Number) as [number, number]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    hours = { series: sorted.map((h) => h[0]), hour: sorted.map((h) => new Date(h[1]).toISOString()) };
+  }
+  return { series, time, value, quality, receivedAt: new Date(received).toISOString(), newest, hours };
+}
+
+async function insertObservations(client: pg.PoolClient, r: NarrowRows): Promise<void> {
   // Rows in key order: concurrent commits (VIGIE_CONCURRENT_COMMITS) that meet on the same
   // keys, as a redelivery can, then lock them in the same order and wait rather than deadlock.
+  // The batch's receive time is the newest of its messages (one ingest_batches row per commit),
+  // and the row lists the hours it made stale for the plain-PostgreSQL rollup worker.
   await client.query(
-    `insert into observations (device_id, metric, channel, time, received_at, value, quality)
-     select * from unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::float8[], $7::int2[]) as u(d, m, c, t, r, v, q)
-      order by d, m, c, t
+    `with b as (insert into ingest_batches (received_at, stale_series, stale_hours) values ($5, $6, $7) returning id)
+     insert into observation_values (time, value, series_id, batch_id, quality)
+     select t, v, s, (select id from b), nullif(q, 0)
+       from unnest($1::int4[], $2::timestamptz[], $3::float8[], $4::int2[]) as u(s, t, v, q)
+      order by s, t
      on conflict do nothing`,
-    params,
+    [r.series, r.time, r.value, r.quality, r.receivedAt, r.hours?.series ?? null, r.hours?.hour ?? null],
   );
   // Newest per series wins; a late (older) observation never replaces a newer latest value.
+  const latest = [...r.newest.entries()].sort((a, b) => a[0] - b[0]);
   await client.query(
-    `insert into latest_observations (device_id, metric, channel, time, received_at, value, quality)
-     select distinct on (d, m, c) d, m, c, t, r, v, q
-       from unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::float8[], $7::int2[]) as u(d, m, c, t, r, v, q)
-      order by d, m, c, t desc
-     on conflict (device_id, metric, channel) do update
+    `insert into latest_values (series_id, time, received_at, value, quality)
+     select s, t, $5, v, q from unnest($1::int4[], $2::timestamptz[], $3::float8[], $4::int2[]) as u(s, t, v, q)
+     on conflict (series_id) do update
        set time = excluded.time, received_at = excluded.received_at, value = excluded.value, quality = excluded.quality
-       where excluded.time >= latest_observations.time`,
-    params,
+       where excluded.time >= latest_values.time`,
+    [latest.map((l) => l[0]), latest.map((l) => r.time[l[1]]), latest.map((l) => r.value[l[1]]), latest.map((l) => r.quality[l[1]]), r.receivedAt],
   );
 }
 

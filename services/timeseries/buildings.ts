@@ -64,53 +64,59 @@ export async function consumption(
     q.bucket,
   ]);
   const rangeTo = endRow[0]!.e;
+  // Narrow rows read series by series, so the window sorts one series' times, not text keys;
+  // each reading's bucket is found by binary search in the bucket starts (width_bucket), not by
+  // a time-zone conversion per row.
+  const starts = buckets.length > 0 ? buckets.map((b) => b.b.toISOString()) : [rangeFrom.toISOString()];
   const { rows } = await pool.query(
     `with meters as (
        select id, nullif(tags->>'counterMax', '')::float8 as counter_max,
-              coalesce(nullif(tags->>$7, '')::float8, $8::float8) as max_rate
+              coalesce(nullif(tags->>$6, '')::float8, $7::float8) as max_rate
          from devices where building->>'building' = $1
-          and ($9::text[] is null or id = any($9))
-     ), readings as (
-       select o.device_id, o.channel, o.time, o.value, m.counter_max, m.max_rate
-         from observations o join meters m on m.id = o.device_id
-        where o.metric = $2 and o.time >= $3 and o.time < $4
-       union all
-       -- The last reading before the range, so the first bucket gets its opening delta.
-       select p.device_id, p.channel, p.time, p.value, m.counter_max, m.max_rate
-         from meters m
-         join lateral (
-           select o.device_id, o.channel, o.time, o.value from observations o
-            where o.device_id = m.id and o.metric = $2 and o.time < $3
-            order by o.time desc limit 1
-         ) p on true
+          and ($8::text[] is null or id = any($8))
+     ), ser as (
+       select s.id, s.device_id, s.channel, m.counter_max, m.max_rate from series s join meters m on m.id = s.device_id where s.metric = $2
      ), deltas as (
-       select device_id, channel, time, value, counter_max,
-              value - lag(value) over w as delta, lag(value) over w as prev,
-              -- What the meter can deliver between the two readings.
-              max_rate * extract(epoch from time - lag(time) over w) / 3600.0 as allowance
-         from readings window w as (partition by device_id, channel order by time)
+       -- Per series (lateral queries on its key), the window runs over one series' readings;
+       -- the last reading before the range gives the first one its opening delta.
+       select ser.id as series_id, d.time, d.value,
+              coalesce(d.lag_value, o.value) as prev,
+              case when d.lag_value is null then o.time else d.lag_time end as prev_time
+         from ser
+         left join lateral (
+           select p.time, p.value from observation_values p where p.series_id = ser.id and p.time < $3 order by p.time desc limit 1
+         ) o on true
+         cross join lateral (
+           select v.time, v.value, lag(v.value) over w as lag_value, lag(v.time) over w as lag_time
+             from observation_values v
+            where v.series_id = ser.id and v.time >= $3 and v.time < $4
+           window w as (order by v.time)
+         ) d
      ), steps as (
-       select device_id, channel, time, delta, allowance,
-              case when delta is null then null
-                   when delta >= 0 then delta
-                   when counter_max is not null and prev >= ${WRAP_FRACTION} * counter_max then counter_max - prev + value
-                   else value end as candidate,
-              case when delta is null or delta >= 0 then null
-                   when counter_max is not null and prev >= ${WRAP_FRACTION} * counter_max then 'rollover'
+       select d.series_id, d.time,
+              -- What the meter can deliver between the two readings.
+              ser.max_rate * extract(epoch from d.time - d.prev_time) / 3600.0 as allowance,
+              case when d.prev is null then null
+                   when d.value >= d.prev then d.value - d.prev
+                   when ser.counter_max is not null and d.prev >= ${WRAP_FRACTION} * ser.counter_max then ser.counter_max - d.prev + d.value
+                   else d.value end as candidate,
+              case when d.prev is null or d.value >= d.prev then null
+                   when ser.counter_max is not null and d.prev >= ${WRAP_FRACTION} * ser.counter_max then 'rollover'
                    else 'reset' end as kind
-         from deltas
+         from deltas d join ser on ser.id = d.series_id
      ), consumed as (
-       select device_id, channel, time,
+       select series_id, time,
               case when candidate <= allowance then candidate end as used,
               case when candidate > allowance then 'implausible' else kind end as event
          from steps
      )
-     select device_id, channel, date_trunc($5, time, $6) as b, sum(used) as used,
-            count(*) filter (where event = 'reset') as resets, count(*) filter (where event = 'rollover') as rollovers,
-            count(*) filter (where event = 'implausible') as implausible
-       from consumed where time >= $3 and (used is not null or event = 'implausible')
+     select ser.device_id, ser.channel, ($5::timestamptz[])[width_bucket(c.time, $5::timestamptz[])] as b, sum(c.used) as used,
+            count(*) filter (where c.event = 'reset') as resets, count(*) filter (where c.event = 'rollover') as rollovers,
+            count(*) filter (where c.event = 'implausible') as implausible
+       from consumed c join ser on ser.id = c.series_id
+      where c.used is not null or c.event = 'implausible'
       group by 1, 2, 3 order by 1, 2, 3`,
-    [q.building, q.metric, rangeFrom.toISOString(), rangeTo.toISOString(), q.bucket, q.tz, RATE_TAG[q.metric], DEFAULT_MAX_RATE_PER_HOUR[q.metric], q.devices ?? null],
+    [q.building, q.metric, rangeFrom.toISOString(), rangeTo.toISOString(), starts, RATE_TAG[q.metric], DEFAULT_MAX_RATE_PER_HOUR[q.metric], q.devices ?? null],
   );
   const byBucket = new Map<number, number>();
   const byDevice = new Map<string, { deviceId: string; channel: string; consumption: number }>();

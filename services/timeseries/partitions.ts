@@ -1,5 +1,6 @@
 /**
- * Plain-PostgreSQL storage: observations as a table partitioned by month of `time` (UTC),
+ * Plain-PostgreSQL storage: observation_values (the narrow observation rows,
+ * once/050_narrow_observations.sql) as a table partitioned by month of `time` (UTC),
  * so retention drops whole partitions (a catalog operation) instead of deleting rows, and a
  * default partition so a late observation for a month without a partition is never refused.
  * The maintenance pass moves such rows into their month's partition and attaches it.
@@ -7,10 +8,10 @@
 import type pg from 'pg';
 import { listMigrations } from '../store/migrate.ts';
 
-const PARTITION_RE = /^observations_y(\d{4})m(\d{2})$/;
+const PARTITION_RE = /^observation_values_y(\d{4})m(\d{2})$/;
 
 export function partitionName(monthStart: Date): string {
-  return `observations_y${monthStart.getUTCFullYear()}m${String(monthStart.getUTCMonth() + 1).padStart(2, '0')}`;
+  return `observation_values_y${monthStart.getUTCFullYear()}m${String(monthStart.getUTCMonth() + 1).padStart(2, '0')}`;
 }
 
 export function monthStart(t: Date): Date {
@@ -22,12 +23,12 @@ export function addMonths(t: Date, n: number): Date {
 }
 
 export async function isPartitioned(client: pg.ClientBase): Promise<boolean> {
-  const { rows } = await client.query(`select relkind from pg_class where oid = 'observations'::regclass`);
+  const { rows } = await client.query(`select relkind from pg_class where oid = 'observation_values'::regclass`);
   return rows[0]?.relkind === 'p';
 }
 
 /**
- * Turns the plain observations table of 001_init.sql into the partitioned one, keeping the
+ * Turns the plain observation_values table of 050_narrow_observations.sql into the partitioned one, keeping the
  * primary key (idempotent inserts) and indexes. Runs once, inside the migration lock.
  */
 export async function convertToPartitioned(client: pg.ClientBase): Promise<void> {
@@ -37,37 +38,37 @@ export async function convertToPartitioned(client: pg.ClientBase): Promise<void>
     // The new table is derived from the old one, never re-declared here: columns that later
     // once-migrations add, and the primary key and indexes as they stand, carry over.
     const { rows: pk } = await client.query<{ name: string; def: string }>(
-      `select conname as name, pg_get_constraintdef(oid) as def from pg_constraint where conrelid = 'observations'::regclass and contype = 'p'`,
+      `select conname as name, pg_get_constraintdef(oid) as def from pg_constraint where conrelid = 'observation_values'::regclass and contype = 'p'`,
     );
     const { rows: indexes } = await client.query<{ name: string; def: string }>(
       `select c.relname as name, pg_get_indexdef(i.indexrelid) as def
          from pg_index i join pg_class c on c.oid = i.indexrelid
-        where i.indrelid = 'observations'::regclass and not i.indisprimary order by c.relname`,
+        where i.indrelid = 'observation_values'::regclass and not i.indisprimary order by c.relname`,
     );
-    await client.query(`alter table observations rename to observations_unpartitioned`);
-    for (const { name } of pk) await client.query(`alter table observations_unpartitioned rename constraint ${name} to ${name}_unpartitioned`);
+    await client.query(`alter table observation_values rename to observation_values_unpartitioned`);
+    for (const { name } of pk) await client.query(`alter table observation_values_unpartitioned rename constraint ${name} to ${name}_unpartitioned`);
     for (const { name } of indexes) await client.query(`alter index ${name} rename to ${name}_unpartitioned`);
-    await client.query(`create table observations (like observations_unpartitioned including defaults including generated) partition by range (time)`);
-    // A partitioned table's primary key must hold the partition key: (device_id, metric, channel, time) does.
-    for (const { name, def } of pk) await client.query(`alter table observations add constraint ${name} ${def}`);
+    await client.query(`create table observation_values (like observation_values_unpartitioned including defaults including generated) partition by range (time)`);
+    // A partitioned table's primary key must hold the partition key: (series_id, time) does.
+    for (const { name, def } of pk) await client.query(`alter table observation_values add constraint ${name} ${def}`);
     for (const { def } of indexes) await client.query(def);
-    await client.query(`create table observations_default partition of observations default`);
-    const { rows } = await client.query<{ m: Date }>(`select distinct date_trunc('month', time, 'UTC') as m from observations_unpartitioned`);
+    await client.query(`create table observation_values_default partition of observation_values default`);
+    const { rows } = await client.query<{ m: Date }>(`select distinct date_trunc('month', time, 'UTC') as m from observation_values_unpartitioned`);
     for (const r of rows) await createMonth(client, r.m);
-    await client.query(`insert into observations select * from observations_unpartitioned`);
+    await client.query(`insert into observation_values select * from observation_values_unpartitioned`);
     // Objects other migrations hung on the old table move to the new one: user triggers are
     // re-created from their definitions, dependent views from theirs (then repeatable
     // migrations are re-applied), so the conversion never silently drops someone's work.
     const { rows: triggers } = await client.query<{ def: string }>(
-      `select pg_get_triggerdef(oid) as def from pg_trigger where tgrelid = 'observations_unpartitioned'::regclass and not tgisinternal order by oid`,
+      `select pg_get_triggerdef(oid) as def from pg_trigger where tgrelid = 'observation_values_unpartitioned'::regclass and not tgisinternal order by oid`,
     );
     const { rows: views } = await client.query<{ name: string; def: string }>(
       `select distinct c.oid, c.oid::regclass::text as name, pg_get_viewdef(c.oid) as def
          from pg_depend d join pg_rewrite r on r.oid = d.objid join pg_class c on c.oid = r.ev_class
-        where d.refobjid = 'observations_unpartitioned'::regclass and c.relkind = 'v' order by c.oid`,
+        where d.refobjid = 'observation_values_unpartitioned'::regclass and c.relkind = 'v' order by c.oid`,
     );
-    await client.query(`drop table observations_unpartitioned cascade`);
-    const retarget = (sql: string) => sql.replace(/\bobservations_unpartitioned\b/g, 'observations');
+    await client.query(`drop table observation_values_unpartitioned cascade`);
+    const retarget = (sql: string) => sql.replace(/\bobservation_values_unpartitioned\b/g, 'observation_values');
     for (const t of triggers) await client.query(retarget(t.def));
     for (const v of views) await client.query(`create or replace view ${v.name} as ${retarget(v.def)}`);
     for (const m of listMigrations().filter((f) => f.kind === 'repeatable')) await client.query(m.sql);
@@ -82,7 +83,7 @@ async function createMonth(client: pg.ClientBase, start: Date): Promise<void> {
   const from = monthStart(start);
   const to = addMonths(from, 1);
   await client.query(
-    `create table if not exists ${partitionName(from)} partition of observations for values from ('${from.toISOString()}') to ('${to.toISOString()}')`,
+    `create table if not exists ${partitionName(from)} partition of observation_values for values from ('${from.toISOString()}') to ('${to.toISOString()}')`,
   );
 }
 
@@ -99,12 +100,12 @@ export async function ensureMonth(client: pg.ClientBase, start: Date): Promise<b
   if (rows.length > 0) return false;
   await client.query('begin');
   try {
-    await client.query(`create table ${name} (like observations including defaults including constraints)`);
+    await client.query(`create table ${name} (like observation_values including defaults including constraints)`);
     await client.query(
-      `with moved as (delete from observations_default where time >= $1 and time < $2 returning *) insert into ${name} select * from moved`,
+      `with moved as (delete from observation_values_default where time >= $1 and time < $2 returning *) insert into ${name} select * from moved`,
       [from.toISOString(), to.toISOString()],
     );
-    await client.query(`alter table observations attach partition ${name} for values from ('${from.toISOString()}') to ('${to.toISOString()}')`);
+    await client.query(`alter table observation_values attach partition ${name} for values from ('${from.toISOString()}') to ('${to.toISOString()}')`);
     await client.query('commit');
     return true;
   } catch (err) {
@@ -128,7 +129,7 @@ export async function maintainPartitions(client: pg.ClientBase, now: Date, reten
   const report: PartitionReport = { created: [], dropped: [], defaultRowsExpired: 0 };
   const months = new Set<number>();
   for (let i = -1; i <= 2; i++) months.add(addMonths(monthStart(now), i).getTime());
-  const { rows: late } = await client.query<{ m: Date }>(`select distinct date_trunc('month', time, 'UTC') as m from observations_default`);
+  const { rows: late } = await client.query<{ m: Date }>(`select distinct date_trunc('month', time, 'UTC') as m from observation_values_default`);
   for (const r of late) months.add(r.m.getTime());
   const cutoff = retentionDays > 0 ? new Date(now.getTime() - retentionDays * 86400_000) : null;
   for (const m of [...months].sort()) {
@@ -138,7 +139,7 @@ export async function maintainPartitions(client: pg.ClientBase, now: Date, reten
   }
   if (cutoff) {
     const { rows } = await client.query<{ relname: string }>(
-      `select c.relname from pg_inherits i join pg_class c on c.oid = i.inhrelid where i.inhparent = 'observations'::regclass`,
+      `select c.relname from pg_inherits i join pg_class c on c.oid = i.inhrelid where i.inhparent = 'observation_values'::regclass`,
     );
     for (const { relname } of rows) {
       const m = PARTITION_RE.exec(relname);
@@ -150,7 +151,7 @@ export async function maintainPartitions(client: pg.ClientBase, now: Date, reten
       }
     }
     // The default partition only holds late rows of months without a partition yet.
-    const res = await client.query(`delete from observations_default where time < $1`, [cutoff.toISOString()]);
+    const res = await client.query(`delete from observation_values_default where time < $1`, [cutoff.toISOString()]);
     report.defaultRowsExpired = res.rowCount ?? 0;
   }
   return report;

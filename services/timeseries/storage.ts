@@ -1,7 +1,7 @@
 /**
  * Storage set-up after the SQL migrations, inside the migration lock: TimescaleDB features when
- * the extension is there, otherwise monthly partitions plus the trigger that feeds the
- * Vigie-maintained rollups. Returns true in TimescaleDB mode.
+ * the extension is there, otherwise monthly partitions and Vigie-maintained rollups (the ingest
+ * marks stale hours once per batch). Returns true in TimescaleDB mode.
  */
 import type { Logger } from 'pino';
 import type pg from 'pg';
@@ -23,11 +23,6 @@ export async function setupStorage(client: pg.ClientBase, config: Config, logger
   });
   if (timescale) return true;
   await convertToPartitioned(client);
-  await client.query(`drop trigger if exists observations_rollup_dirty on observations`);
-  await client.query(
-    `create trigger observations_rollup_dirty after insert on observations
-       referencing new table as new_rows for each statement execute function vigie_mark_rollups_dirty()`,
-  );
   const report = await maintainPartitions(client, new Date(), ts.retentionDays);
   logger.info({ ...report }, 'plain PostgreSQL storage: monthly partitions and Vigie-maintained rollups');
   return false;

@@ -103,7 +103,7 @@ t.test('a commit that keeps failing shows in /ready and in the metrics, then rec
   const tp = await startTestPlatform({ env: { VIGIE_RETRY_MIN_MS: '50', VIGIE_RETRY_MAX_MS: '200', VIGIE_ALERTING: 'false' } });
   t.teardown(() => tp.stop());
   const { pool } = tp.platform;
-  await pool.query(`alter table observations rename to observations_away`);
+  await pool.query(`alter table observation_values rename to observation_values_away`);
   const pub = await tp.publisher();
   const acked = pub.publishAsync(`${tp.prefix}vigie/ready-1/telemetry`, JSON.stringify({ ts: Date.now(), metrics: { air_temperature: 3 } }), { qos: 1 });
   const red = await waitFor(async () => {
@@ -114,7 +114,7 @@ t.test('a commit that keeps failing shows in /ready and in the metrics, then rec
   const metrics = (await tp.platform.app.inject({ method: 'GET', url: '/metrics' })).body;
   const failures = Number(/^vigie_commit_failures_total (\S+)$/m.exec(metrics)?.[1]);
   t.ok(failures > 0, `vigie_commit_failures_total = ${failures}`);
-  await pool.query(`alter table observations_away rename to observations`);
+  await pool.query(`alter table observation_values_away rename to observation_values`);
   await acked;
   await waitFor(async () => (await tp.platform.app.inject({ method: 'GET', url: '/ready' })).statusCode === 200, 10_000, '/ready to recover');
   const { rows } = await pool.query(`select count(*)::int as n from observations`);

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../services/embedded/free-port.ts';
-import { TEST_ADMIN_TOKEN } from './platform.ts';
+import { TEST_ADMIN_TOKEN } from './admin-token.ts';
 import { waitFor } from './wait.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

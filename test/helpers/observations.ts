@@ -1,6 +1,7 @@
 /**
- * Inserting observation fixtures straight into the store, with what the ingest's commit sets
- * off in each storage mode: on plain PostgreSQL the rollup trigger marks the touched hours;
+ * Inserting observation fixtures straight into the store, through the `observations` and
+ * `latest_observations` views (their insert triggers resolve series ids), with what the ingest's
+ * commit sets off in each storage mode: on plain PostgreSQL the touched hours are marked stale;
  * with TimescaleDB, rows older than the refresh-policy window get the explicit aggregate
  * refresh the timeseries module runs for late data (services/timeseries/maintenance.ts).
  */
@@ -18,7 +19,7 @@ export interface Row {
 
 /** True when the database runs the TimescaleDB storage mode (its continuous aggregates exist). */
 export async function isTimescale(pool: pg.Pool): Promise<boolean> {
-  const { rows } = await pool.query<{ ts: boolean }>(`select to_regclass('cagg_hourly') is not null as ts`);
+  const { rows } = await pool.query<{ ts: boolean }>(`select to_regclass('cagg_series_hourly') is not null as ts`);
   return rows[0]!.ts;
 }
 
@@ -32,13 +33,12 @@ export async function insertRows(pool: pg.Pool, rows: Row[], rollupLateDays = DE
       [part.map((r) => r.device), part.map((r) => r.metric), part.map((r) => r.channel ?? ''), part.map((r) => new Date(r.time).toISOString()), part.map((r) => r.value)],
     );
   }
-  // latest_observations feeds the size guard and "now" views, as the ingest would.
+  // latest_observations feeds the size guard and "now" views, as the ingest would (its insert
+  // trigger keeps the newest value per series).
   await pool.query(
     `insert into latest_observations (device_id, metric, channel, time, received_at, value, quality)
      select distinct on (device_id, metric, channel) device_id, metric, channel, time, received_at, value, quality
-       from observations where device_id = any($1) order by device_id, metric, channel, time desc
-     on conflict (device_id, metric, channel) do update set time = excluded.time, value = excluded.value
-       where excluded.time >= latest_observations.time`,
+       from observations where device_id = any($1) order by device_id, metric, channel, time desc`,
     [[...new Set(rows.map((r) => r.device))]],
   );
   if (await isTimescale(pool)) {

@@ -28,7 +28,8 @@ import { createTestDatabase, storageEnv, storageModeOfFile, type StorageMode, ty
 export const TEST_MQTT_URL = process.env.TEST_MQTT_URL || 'mqtt://127.0.0.1:1883';
 
 /** The admin token of every test platform (VIGIE_ADMIN_TOKEN); tests may override it through `env`. */
-export const TEST_ADMIN_TOKEN = 'vigie-test-admin-token-0123456789';
+import { TEST_ADMIN_TOKEN } from './admin-token.ts';
+export { TEST_ADMIN_TOKEN };
 
 /**
  * A broker login for test clients: the test admin token as the MQTT password (any username),

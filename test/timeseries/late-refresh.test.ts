@@ -45,13 +45,13 @@ await timescaleTest(t, 'a late-data refresh refused by an overlapping refresh is
   t.same(await daily(), [], 'below the watermark and not materialized: in no daily aggregate yet');
 
   // A refresh of the daily aggregate over the whole history, held in progress.
-  const { rows } = await pool.query(`select format('%I.%I', materialization_hypertable_schema, materialization_hypertable_name) as rel from timescaledb_information.continuous_aggregates where view_name = 'cagg_daily'`);
+  const { rows } = await pool.query(`select format('%I.%I', materialization_hypertable_schema, materialization_hypertable_name) as rel from timescaledb_information.continuous_aggregates where view_name = 'cagg_series_daily'`);
   await holder.connect();
   await blocked.connect();
   await holder.query('begin');
   await holder.query(`lock table ${rows[0].rel} in access exclusive mode`);
   const blockedPid = (await blocked.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
-  const inProgress = blocked.query(`call refresh_continuous_aggregate('cagg_daily', null, now() - interval '30 days')`).then(
+  const inProgress = blocked.query(`call refresh_continuous_aggregate('cagg_series_daily', null, now() - interval '30 days')`).then(
     () => 'completed',
     (err: { code?: string }) => err.code,
   );

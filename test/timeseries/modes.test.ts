@@ -18,8 +18,8 @@ await timescaleTest(t, 'TimescaleDB and plain PostgreSQL return the same answers
   t.equal(plain.platform.timescale, false);
   t.equal(ts.platform.timescale, true);
   const { rows: caggs } = await ts.platform.pool.query(`select view_name from timescaledb_information.continuous_aggregates order by 1`);
-  t.same(caggs.map((r) => r.view_name), ['cagg_daily', 'cagg_hourly']);
-  const { rows: jobs } = await ts.platform.pool.query(`select proc_name from timescaledb_information.jobs where hypertable_name = 'observations' order by 1`);
+  t.same(caggs.map((r) => r.view_name), ['cagg_series_daily', 'cagg_series_hourly']);
+  const { rows: jobs } = await ts.platform.pool.query(`select proc_name from timescaledb_information.jobs where hypertable_name = 'observation_values' order by 1`);
   t.ok(jobs.some((j) => j.proc_name === 'policy_compression'), 'compression policy');
 
   const data: Row[] = [

@@ -75,7 +75,7 @@ t.test('the machine PostgreSQL has timescaledb installed and not preloaded', { s
       t.match(child.output(), /"timescale":false/);
       const c = new pg.Client({ connectionString: db.url });
       await c.connect();
-      t.equal((await c.query(`select relkind from pg_class where relname = 'observations'`)).rows[0].relkind, 'p', 'observations is partitioned (plain path)');
+      t.equal((await c.query(`select relkind from pg_class where relname = 'observation_values'`)).rows[0].relkind, 'p', 'observation_values is partitioned (plain path)');
       await c.end();
     } finally {
       child.child.kill('SIGTERM');

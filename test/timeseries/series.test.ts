@@ -94,10 +94,10 @@ t.test('late data lands in its bucket, in the rollups too', async (t) => {
   t.same((await series(url)).body.series[0]!.points[0], { time: '2026-02-02T08:00:00.000Z', count: 11, max: 42 }, 'at once, before the background work');
   await settle();
   // What is stored, not the real-time answer: the rollup tables, or the aggregates' materialization.
-  const [hourly, daily] = mode === 'plain' ? ['rollup_hourly', 'rollup_daily'] : [await materialization(tp.platform.pool, 'cagg_hourly'), await materialization(tp.platform.pool, 'cagg_daily')];
-  const { rows } = await pool.query(`select n::int, max from ${hourly} where device_id = 'rws-agg' and bucket = '2026-02-02T08:00:00Z'`);
+  const [hourly, daily] = mode === 'plain' ? ['rollup_hourly', 'rollup_daily'] : [await materialization(tp.platform.pool, 'cagg_series_hourly'), await materialization(tp.platform.pool, 'cagg_series_daily')];
+  const { rows } = await pool.query(`select n::int, max from ${hourly} h join series s on s.id = h.series_id where s.device_id = 'rws-agg' and bucket = '2026-02-02T08:00:00Z'`);
   t.same(rows, [{ n: 11, max: 42 }], 'the touched hour was recomputed');
-  const { rows: day } = await pool.query(`select n::int from ${daily} where device_id = 'rws-agg'`);
+  const { rows: day } = await pool.query(`select n::int from ${daily} r join series s on s.id = r.series_id where s.device_id = 'rws-agg'`);
   t.same(day, [{ n: 11 }], 'and its local day');
   t.same((await series(url)).body.series[0]!.points[0], { time: '2026-02-02T08:00:00.000Z', count: 11, max: 42 });
 });
