@@ -102,7 +102,7 @@ export const configSchema = z.object({
   VIGIE_RULES_WATCH_MS: int(500, 0, 600_000).describe('Debounce of the rules folder watch (rule files reloaded on change); 0 disables the watch.'),
   VIGIE_OUTBOX_POLL_MS: int(1000, 20, 600_000).describe('How often the notification outbox is scanned besides NOTIFY wake-ups (due retries).'),
 
-  // --- Scaling out (services/cluster, README, "Scaling out") ---
+  // --- Scaling out (services/cluster, docs/operations.md, "Scaling out") ---
   VIGIE_ROLE: z.enum(['all', 'ingest', 'api', 'worker']).default('all').describe('What this process runs (`vigie start --role` wins): all, ingest (MQTT intake + Sparkplug host), api (HTTP API), worker (singletons: alerting, notifications, storage upkeep, InfluxDB mirror).'),
   VIGIE_LEASE_CHECK_MS: int(1000, 50, 600_000).describe('How often a process tries to take the singleton roles nobody holds: the failover delay after a holder stops or dies.'),
   VIGIE_LEASE_KEEPALIVE_SECONDS: int(10, 1, 3600).describe('TCP keepalive idle time of the lease sessions: a vanished host loses its roles after about twice this.'),

@@ -8,7 +8,7 @@ export function registerStart(program: Command): void {
   program
     .command('start')
     .description('Run the platform: ingest, store and API. Configuration comes from the environment (see README).')
-    .option('--role <role>', 'what this process runs: all, ingest, api or worker (README, "Scaling out"); default VIGIE_ROLE or all')
+    .option('--role <role>', 'what this process runs: all, ingest, api or worker (docs/operations.md, "Scaling out"); default VIGIE_ROLE or all')
     .action(async (opts: { role?: string }) => {
       let config;
       try {

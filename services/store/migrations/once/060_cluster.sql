@@ -1,4 +1,4 @@
--- Scaling out (README, "Scaling out"): several Vigie processes on one database behave as one
+-- Scaling out (docs/operations.md, "Scaling out"): several Vigie processes on one database behave as one
 -- platform. The commit feed, its consumers' positions, the alert event log that live streams
 -- replay from, and the notification outbox. Run once; never edit after release.
 
