@@ -103,7 +103,8 @@ function formatVariable(v: TemplateVariable, format: string | undefined): string
     case 'pipe':
       return values.join('|');
     default:
-      throw new Error(`variable format ${format} is not implemented`);
+      // A format Grafana has and this expander does not: refuse, rather than expand it wrongly.
+      throw new Error(`variable format ${format}: unknown to this expander (add it from Grafana's variable format registry)`);
   }
 }
 

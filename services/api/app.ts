@@ -18,6 +18,7 @@ import type pg from 'pg';
 import type client from 'prom-client';
 import { installAccessControl, type MetricsAccess } from '../auth/http.ts';
 import type { OidcVerifier } from '../auth/oidc.ts';
+import type { Config } from '../config.ts';
 import { authRoutes } from '../auth/routes.ts';
 import { VigieError } from '../errors.ts';
 import { installErrorHandling } from './errors.ts';
@@ -37,16 +38,8 @@ export interface ApiDeps {
   openapi: boolean;
   /** Extra route plugins registered by later capabilities (alerting, NGSI, ...). */
   plugins?: Array<(app: FastifyInstance) => Promise<void>>;
-  http: {
-    tls?: { certFile: string; keyFile: string };
-    corsOrigins: string[];
-    rateLimitPerMinute: number;
-    authFailureLimit: number;
-    authFailureWindowMs: number;
-    bodyLimit: number;
-    requestTimeoutMs: number;
-    trustProxy: boolean | string[];
-  };
+  /** The HTTP slice of the configuration (services/config.ts); listening is the platform's. */
+  http: Omit<Config['http'], 'host' | 'port'>;
   auth: { oidc?: OidcVerifier; metricsAccess: MetricsAccess; tokenTouchMs: number; recheckMs: number };
 }
 
