@@ -182,7 +182,7 @@ async function applyTimescalePolicies(client: pg.ClientBase, p: TimescalePolicie
   await client.query(`select set_chunk_time_interval('observation_values', ${days(p.chunkIntervalDays)})`);
   // Continuous aggregates replace the Vigie-maintained rollups: nothing marks hours stale.
   await client.query(`truncate rollup_dirty`);
-  await client.query(`update ingest_batches set stale_series = null, stale_hours = null where stale_series is not null`);
+  await client.query(`update ingest_batches set stale_series = null, stale_hours = null, stale_from = null where stale_series is not null`);
 
   // Compression (columnstore): one segment per series, so a series' history reads one
   // compressed batch, ordered by time for range scans inside it. Regular sensor data then

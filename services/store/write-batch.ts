@@ -51,8 +51,8 @@ interface NarrowRows {
   receivedAt: string;
   /** Newest row index per series (latest values). */
   newest: Map<number, number>;
-  /** Stale hours to mark, or null with TimescaleDB. */
-  hours: { series: number[]; hour: string[] } | null;
+  /** Stale hours to mark, each with the earliest time the batch brings to it; null with TimescaleDB. */
+  hours: { series: number[]; hour: string[]; from: string[] } | null;
 }
 
 async function narrowRows(pool: pg.Pool, batch: Batch): Promise<NarrowRows> {
@@ -68,7 +68,8 @@ async function narrowRows(pool: pg.Pool, batch: Batch): Promise<NarrowRows> {
   const newest = new Map<number, number>();
   let received = 0;
   const marks = await state.marksRollups;
-  const hourKeys = marks ? new Set<string>() : null;
+  // (series, hour start) -> earliest observation time of the batch in that hour.
+  const hourKeys = marks ? new Map<string, number>() : null;
   for (let i = 0; i < n; i++) {
     const o = obs[i]!;
     const id = ids.get(keys[i]!)!;
@@ -80,12 +81,16 @@ async function narrowRows(pool: pg.Pool, batch: Batch): Promise<NarrowRows> {
     const prev = newest.get(id);
     if (prev === undefined || obs[prev]!.time.getTime() <= t) newest.set(id, i);
     if (o.receivedAt.getTime() > received) received = o.receivedAt.getTime();
-    hourKeys?.add(`${id}:${t - (((t % 3_600_000) + 3_600_000) % 3_600_000)}`);
+    if (hourKeys) {
+      const key = `${id}:${t - (((t % 3_600_000) + 3_600_000) % 3_600_000)}`;
+      const from = hourKeys.get(key);
+      if (from === undefined || t < from) hourKeys.set(key, t);
+    }
   }
   let hours: NarrowRows['hours'] = null;
   if (hourKeys) {
-    const sorted = [...hourKeys].map((k) => k.split(':').map(Number) as [number, number]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-    hours = { series: sorted.map((h) => h[0]), hour: sorted.map((h) => new Date(h[1]).toISOString()) };
+    const sorted = [...hourKeys].map(([k, from]) => [...k.split(':').map(Number), from] as [number, number, number]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    hours = { series: sorted.map((h) => h[0]), hour: sorted.map((h) => new Date(h[1]).toISOString()), from: sorted.map((h) => new Date(h[2]).toISOString()) };
   }
   return { series, time, value, quality, receivedAt: new Date(received).toISOString(), newest, hours };
 }
@@ -94,15 +99,16 @@ async function insertObservations(client: pg.PoolClient, r: NarrowRows): Promise
   // Rows in key order: concurrent commits (VIGIE_CONCURRENT_COMMITS) that meet on the same
   // keys, as a redelivery can, then lock them in the same order and wait rather than deadlock.
   // The batch's receive time is the newest of its messages (one ingest_batches row per commit),
-  // and the row lists the hours it made stale for the plain-PostgreSQL rollup worker.
+  // and the row lists the hours it made stale for the plain-PostgreSQL rollup worker, with the
+  // earliest time it brought to each (the worker then merges only what follows the rollup).
   await client.query(
-    `with b as (insert into ingest_batches (received_at, stale_series, stale_hours) values ($5, $6, $7) returning id)
+    `with b as (insert into ingest_batches (received_at, stale_series, stale_hours, stale_from) values ($5, $6, $7, $8) returning id)
      insert into observation_values (time, value, series_id, batch_id, quality)
      select t, v, s, (select id from b), nullif(q, 0)
        from unnest($1::int4[], $2::timestamptz[], $3::float8[], $4::int2[]) as u(s, t, v, q)
       order by s, t
      on conflict do nothing`,
-    [r.series, r.time, r.value, r.quality, r.receivedAt, r.hours?.series ?? null, r.hours?.hour ?? null],
+    [r.series, r.time, r.value, r.quality, r.receivedAt, r.hours?.series ?? null, r.hours?.hour ?? null, r.hours?.from ?? null],
   );
   // Newest per series wins; a late (older) observation never replaces a newer latest value.
   const latest = [...r.newest.entries()].sort((a, b) => a[0] - b[0]);

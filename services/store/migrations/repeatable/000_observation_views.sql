@@ -44,7 +44,10 @@ begin
   -- Plain PostgreSQL rollups are recomputed from the hours marked stale; with TimescaleDB the
   -- continuous aggregates follow by themselves.
   if found and to_regclass('cagg_series_hourly') is null then
-    insert into rollup_dirty (series_id, hour) values (sid, date_trunc('hour', new.time, 'UTC')) on conflict do nothing;
+    -- The mark carries the row's time: a pending mark after it must not let the worker merge
+    -- only the hour's tail (once/080_rollup_tails.sql).
+    insert into rollup_dirty (series_id, hour, from_time) values (sid, date_trunc('hour', new.time, 'UTC'), new.time)
+    on conflict (series_id, hour) do update set from_time = least(rollup_dirty.from_time, excluded.from_time);
   end if;
   return new;
 end
