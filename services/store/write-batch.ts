@@ -9,6 +9,7 @@ import type pg from 'pg';
 import { storable, storableTags } from './text.ts';
 import { withTransaction } from './transaction.ts';
 import { appendCommitLog } from '../cluster/commit-log.ts';
+import { isoArray, numberArray } from './array-literal.ts';
 import { SeriesIds } from './series-ids.ts';
 import type { Batch } from '../../ingest/running-sink.ts';
 
@@ -58,39 +59,45 @@ interface NarrowRows {
 async function narrowRows(pool: pg.Pool, batch: Batch): Promise<NarrowRows> {
   const state = stateFor(pool);
   const obs = batch.observations;
-  const keys = obs.map((o) => SeriesIds.key(o.deviceId, o.metric, o.channel));
-  const ids = await state.series.resolve(pool, keys);
+  const series = await state.series.idsOf(pool, obs);
   const n = obs.length;
-  const series = new Array<number>(n);
   const time = new Array<string>(n);
   const value = new Array<number>(n);
   const quality = new Array<number>(n);
   const newest = new Map<number, number>();
   let received = 0;
   const marks = await state.marksRollups;
-  // (series, hour start) -> earliest observation time of the batch in that hour.
-  const hourKeys = marks ? new Map<string, number>() : null;
+  // series id -> UTC hour number -> earliest observation time of the batch in that hour.
+  const hourMarks = marks ? new Map<number, Map<number, number>>() : null;
   for (let i = 0; i < n; i++) {
     const o = obs[i]!;
-    const id = ids.get(keys[i]!)!;
+    const id = series[i]!;
     const t = o.time.getTime();
-    series[i] = id;
     time[i] = o.time.toISOString();
     value[i] = o.value;
     quality[i] = o.quality;
     const prev = newest.get(id);
     if (prev === undefined || obs[prev]!.time.getTime() <= t) newest.set(id, i);
     if (o.receivedAt.getTime() > received) received = o.receivedAt.getTime();
-    if (hourKeys) {
-      const key = `${id}:${t - (((t % 3_600_000) + 3_600_000) % 3_600_000)}`;
-      const from = hourKeys.get(key);
-      if (from === undefined || t < from) hourKeys.set(key, t);
+    if (hourMarks) {
+      const hour = Math.floor(t / 3_600_000);
+      let hours = hourMarks.get(id);
+      if (!hours) hourMarks.set(id, (hours = new Map()));
+      const from = hours.get(hour);
+      if (from === undefined || t < from) hours.set(hour, t);
     }
   }
   let hours: NarrowRows['hours'] = null;
-  if (hourKeys) {
-    const sorted = [...hourKeys].map(([k, from]) => [...k.split(':').map(Number), from] as [number, number, number]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-    hours = { series: sorted.map((h) => h[0]), hour: sorted.map((h) => new Date(h[1]).toISOString()), from: sorted.map((h) => new Date(h[2]).toISOString()) };
+  if (hourMarks) {
+    hours = { series: [], hour: [], from: [] };
+    for (const id of [...hourMarks.keys()].sort((a, b) => a - b)) {
+      const byHour = hourMarks.get(id)!;
+      for (const hour of [...byHour.keys()].sort((a, b) => a - b)) {
+        hours.series.push(id);
+        hours.hour.push(new Date(hour * 3_600_000).toISOString());
+        hours.from.push(new Date(byHour.get(hour)!).toISOString());
+      }
+    }
   }
   return { series, time, value, quality, receivedAt: new Date(received).toISOString(), newest, hours };
 }
@@ -108,7 +115,16 @@ async function insertObservations(client: pg.PoolClient, r: NarrowRows): Promise
        from unnest($1::int4[], $2::timestamptz[], $3::float8[], $4::int2[]) as u(s, t, v, q)
       order by s, t
      on conflict do nothing`,
-    [r.series, r.time, r.value, r.quality, r.receivedAt, r.hours?.series ?? null, r.hours?.hour ?? null, r.hours?.from ?? null],
+    [
+      numberArray(r.series),
+      isoArray(r.time),
+      numberArray(r.value),
+      numberArray(r.quality),
+      r.receivedAt,
+      r.hours ? numberArray(r.hours.series) : null,
+      r.hours ? isoArray(r.hours.hour) : null,
+      r.hours ? isoArray(r.hours.from) : null,
+    ],
   );
   // Newest per series wins; a late (older) observation never replaces a newer latest value.
   const latest = [...r.newest.entries()].sort((a, b) => a[0] - b[0]);
@@ -118,7 +134,13 @@ async function insertObservations(client: pg.PoolClient, r: NarrowRows): Promise
      on conflict (series_id) do update
        set time = excluded.time, received_at = excluded.received_at, value = excluded.value, quality = excluded.quality
        where excluded.time >= latest_values.time`,
-    [latest.map((l) => l[0]), latest.map((l) => r.time[l[1]]), latest.map((l) => r.value[l[1]]), latest.map((l) => r.quality[l[1]]), r.receivedAt],
+    [
+      numberArray(latest.map((l) => l[0])),
+      isoArray(latest.map((l) => r.time[l[1]]!)),
+      numberArray(latest.map((l) => r.value[l[1]]!)),
+      numberArray(latest.map((l) => r.quality[l[1]]!)),
+      r.receivedAt,
+    ],
   );
 }
 
