@@ -124,6 +124,7 @@ async function vigie(env: Record<string, string> = {}) {
     const sampler = setInterval(() => {
       void platform.metric('vigie_process_process_resident_memory_bytes').then((b) => (peakRss = Math.max(peakRss, b || 0)), () => {});
     }, 1000);
+    const cpuBefore = await platform.metric('vigie_process_process_cpu_seconds_total');
     const started = performance.now();
     const publishSeconds = await publishAll(prefix);
     const expected = N * M;
@@ -137,6 +138,7 @@ async function vigie(env: Record<string, string> = {}) {
       await new Promise((r) => setTimeout(r, 100));
     }
     const seconds = (performance.now() - started) / 1000;
+    const cpuSeconds = (await platform.metric('vigie_process_process_cpu_seconds_total')) - cpuBefore;
     clearInterval(sampler);
     const rows = (await pool.query('select count(*)::int as n from observation_values')).rows[0].n as number;
     const distinct = (await pool.query('select count(*)::int as n from (select distinct series_id, time from observation_values) d')).rows[0].n as number;
@@ -154,6 +156,9 @@ async function vigie(env: Record<string, string> = {}) {
       commits: batches,
       meanBatchRows: Math.round(rows / batches),
       meanCommitMs: round((commitSeconds / batches) * 1000),
+      // Vigie's own CPU (user + system, all threads) per million observations: what the
+      // ratio costs on a machine it shares with the broker, the database and the publisher.
+      cpuSecondsPerMillionObservations: round((cpuSeconds / rows) * 1e6),
     };
   } finally {
     platform.child.kill('SIGTERM');
