@@ -53,7 +53,7 @@ export async function refreshDirtyRollups(pool: pg.Pool, limit = 5000): Promise<
        select k.series_id, k.hour, count(*), sum(o.value), min(o.value), max(o.value),
               min(o.time), (array_agg(o.value order by o.time))[1], max(o.time), (array_agg(o.value order by o.time desc))[1]
          from vigie_rollup_keys k
-         join observation_values o on o.series_id = k.series_id and o.time >= k.hour and o.time < k.hour + interval '1 hour'
+         join observation_rows o on o.series_id = k.series_id and o.time >= k.hour and o.time < k.hour + interval '1 hour'
         group by k.series_id, k.hour`,
     );
     // Data-modifying CTEs share one snapshot (an insert would not see the delete): two statements.
@@ -88,7 +88,7 @@ export async function rebuildRollups(pool: pg.Pool): Promise<void> {
       `insert into rollup_hourly
        select series_id, date_trunc('hour', time, 'UTC'), count(*), sum(value), min(value), max(value),
               min(time), (array_agg(value order by time))[1], max(time), (array_agg(value order by time desc))[1]
-         from observation_values group by 1, 2`,
+         from observation_rows group by 1, 2`,
     );
     await client.query(
       `insert into rollup_daily
