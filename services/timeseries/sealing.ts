@@ -58,9 +58,19 @@ async function hotMonths(client: pg.ClientBase): Promise<Date[]> {
  * bounds the wait of phase 2 for the locks (long readers of the month): the month is then
  * retried on the next pass.
  */
-export async function sealMonths(pool: pg.Pool, now: Date, afterDays: number, options: { logger?: Logger; lockTimeoutMs?: number } = {}): Promise<SealedMonth[]> {
+export async function sealMonths(pool: pg.Pool, now: Date, afterDays: number, options: SealOptions = {}): Promise<SealedMonth[]> {
   if (afterDays <= 0) return [];
-  const limit = now.getTime() - afterDays * 86400_000;
+  return sealMonthsEndingBy(pool, new Date(now.getTime() - afterDays * 86400_000), options);
+}
+
+export interface SealOptions {
+  logger?: Logger;
+  lockTimeoutMs?: number;
+}
+
+/** Seals every hot month that ends at or before `limitDate`, oldest first (bulk loads, benchmarks). */
+export async function sealMonthsEndingBy(pool: pg.Pool, limitDate: Date, options: SealOptions = {}): Promise<SealedMonth[]> {
+  const limit = limitDate.getTime();
   const client = await pool.connect();
   const sealed: SealedMonth[] = [];
   try {
