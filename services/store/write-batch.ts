@@ -3,7 +3,9 @@
  * hours), latest values, dead letters and device last-seen, in one transaction. Array parameters with `unnest` keep it one
  * round trip per table whatever the batch size; `on conflict do nothing` makes redelivery
  * idempotent. Observation rows are narrow (services/store/migrations/once/050_narrow_observations.sql):
- * series ids are resolved before the transaction (services/store/series-ids.ts).
+ * series ids are resolved before the transaction (services/store/series-ids.ts). On plain
+ * PostgreSQL, rows of sealed months (services/timeseries/sealing.ts) go to
+ * observation_values_sealed, kept idempotent by advisory locks instead of a unique key.
  */
 import type pg from 'pg';
 import { storable, storableTags } from './text.ts';
