@@ -86,7 +86,8 @@ export async function sealMonthsEndingBy(pool: pg.Pool, limitDate: Date, options
   return sealed;
 }
 
-export async function sealMonth(client: pg.ClientBase, from: Date, lockTimeoutMs = 10_000): Promise<SealedMonth> {
+/** `betweenPhases`: called after phase 1 (tests write a late row there). */
+export async function sealMonth(client: pg.ClientBase, from: Date, lockTimeoutMs = 10_000, betweenPhases?: () => Promise<void>): Promise<SealedMonth> {
   const to = addMonths(from, 1);
   const hot = partitionName(from);
   const target = sealedName(from);
@@ -111,6 +112,7 @@ export async function sealMonth(client: pg.ClientBase, from: Date, lockTimeoutMs
   // anti-wraparound vacuum, and planner statistics at once.
   await client.query(`vacuum (freeze, analyze) ${target}`);
   const copyMs = Date.now() - started;
+  await betweenPhases?.();
   // Phase 2: one short transaction.
   const swapStart = Date.now();
   let recopied = false;

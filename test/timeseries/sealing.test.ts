@@ -2,7 +2,8 @@
  * Sealed months on plain PostgreSQL (services/timeseries/sealing.ts, once/070_sealed_months.sql):
  * sealing keeps every row and every answer of the API; late rows for a sealed month are stored
  * once (redelivery, concurrent writers, the observations view's trigger) and never bring back a
- * hot partition; retention drops sealed months; a day of one series is read through the BRIN.
+ * hot partition; a row written during sealing is not lost; retention drops sealed months; a
+ * day of one series is read through the BRIN.
  */
 import pg from 'pg';
 import pino from 'pino';
@@ -12,7 +13,7 @@ import type { Observation } from '../../schemas/index.ts';
 import { writeBatch } from '../../services/store/write-batch.ts';
 import { maintainPartitions } from '../../services/timeseries/partitions.ts';
 import { rebuildRollups } from '../../services/timeseries/rollups.ts';
-import { sealMonths } from '../../services/timeseries/sealing.ts';
+import { sealMonth, sealMonths } from '../../services/timeseries/sealing.ts';
 import { every, insertRows, settleRollups, type Row } from '../helpers/observations.ts';
 import { startTestPlatform } from '../helpers/platform.ts';
 
@@ -237,12 +238,31 @@ t.test('a day of one series in a sealed month is read through the BRIN, the othe
   t.notMatch(text, /observation_values_y2025m03/, 'the hot month pruned');
 });
 
+t.test('a row written to the month between the copy and the swap is copied again under the lock', async (t) => {
+  const before = await count(`select count(*) as n from observations where time >= '2025-03-01' and time < '2025-04-01'`);
+  const done = await withClient((c) =>
+    sealMonth(c, new Date('2025-03-01T00:00:00Z'), 10_000, () =>
+      writeBatch(pool, batch([obs('rws-5', 'surface_temperature', '2025-03-05T05:05:00Z', 5)])),
+    ),
+  );
+  t.equal(done.recopied, true);
+  t.equal(done.rows, before + 1);
+  t.equal(await count(`select count(*) as n from observations where time >= '2025-03-01' and time < '2025-04-01'`), before + 1, 'nothing lost, nothing doubled');
+  t.equal(await count(`select count(*) as n from observation_values_sealed_y2025m03`), before + 1);
+  t.same(await relations('observation_values_y2025m03'), [], 'the hot month is gone');
+  t.equal((await pool.query(`select sealed_before from observation_seal`)).rows[0].sealed_before.toISOString(), '2025-04-01T00:00:00.000Z');
+  const { rows } = await pool.query(
+    `select brin_summarize_new_values('observation_values_sealed_y2025m03_series_id_time_idx'::regclass)::int as n`,
+  );
+  t.equal(rows[0].n, 0, 'the ranges filled by the second copy are summarized');
+});
+
 t.test('retention drops sealed months as a whole', async (t) => {
   // Sixty days before 15 April 2025: January ends before the cut-off, February does not.
   const report = await withClient((c) => maintainPartitions(c, NOW, 60));
   t.ok(report.dropped.includes('observation_values_sealed_y2025m01'));
   t.notOk(report.dropped.includes('observation_values_sealed_y2025m02'));
-  t.same(await relations('observation_values_sealed_y%'), ['observation_values_sealed_y2025m02']);
+  t.same(await relations('observation_values_sealed_y%'), ['observation_values_sealed_y2025m02', 'observation_values_sealed_y2025m03']);
   t.equal(await count(`select count(*) as n from observations where time < '2025-02-01'`), 0, 'January and the late December row are gone');
   t.ok((await count(`select count(*) as n from observations where time >= '2025-02-01' and time < '2025-03-01'`)) > 0, 'February stays');
 });
