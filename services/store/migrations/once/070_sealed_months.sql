@@ -17,8 +17,8 @@ create table observation_values_sealed (
 -- Late rows for a month that had no hot partition when it was sealed (rare, and few).
 create table observation_values_sealed_default partition of observation_values_sealed default;
 
--- pages_per_range 16: measured with bench/storage.ts (docs/performance.md); about 2,400 rows
--- per range, so one series' day reads a range or two.
+-- pages_per_range 16: chosen by measuring the reads of one series' day (docs/performance.md,
+-- "npm run bench:storage"); about 2,400 rows per range, so that day is a range or two.
 create index observation_values_sealed_brin on observation_values_sealed
   using brin (series_id, time) with (pages_per_range = 16);
 
