@@ -98,7 +98,7 @@ try {
     await pool.query(`call refresh_continuous_aggregate('cagg_series_daily', null, null)`);
   }
   await pool.query('vacuum analyze');
-  const observations = Number((await pool.query('select count(*)::bigint as n from observation_values')).rows[0].n);
+  const observations = Number((await pool.query('select count(*)::bigint as n from observation_rows')).rows[0].n);
   err(`loaded ${observations.toLocaleString('en')} observations and rollups in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 
   const runs = Number(opts.runs);

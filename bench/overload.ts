@@ -87,7 +87,7 @@ await Promise.all(publishers);
 const overloadEnd = samples[samples.length - 1];
 const deadline = Date.now() + 30 * 60_000;
 // Drained when every acknowledged publish is in (stored_total also counts redelivered rows).
-const countRows = async () => Number((await pool.query('select count(*) as n from observation_values')).rows[0].n);
+const countRows = async () => Number((await pool.query('select count(*) as n from observation_rows')).rows[0].n);
 let last = -1;
 let still = 0;
 while (Date.now() < deadline) {
@@ -100,8 +100,8 @@ while (Date.now() < deadline) {
   await new Promise((r) => setTimeout(r, 1000));
 }
 clearInterval(sampler);
-const rows = Number((await pool.query('select count(*) as n from observation_values')).rows[0].n);
-const distinct = Number((await pool.query('select count(*) as n from (select distinct series_id, time from observation_values) d')).rows[0].n);
+const rows = Number((await pool.query('select count(*) as n from observation_rows')).rows[0].n);
+const distinct = Number((await pool.query('select count(*) as n from (select distinct series_id, time from observation_rows) d')).rows[0].n);
 const during = samples.filter((s) => s.t <= SECONDS);
 const storedRate = overloadEnd ? overloadEnd.stored / overloadEnd.t : 0;
 platform.child.kill('SIGTERM');

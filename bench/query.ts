@@ -26,6 +26,7 @@ import { parseBucket } from '../services/timeseries/buckets.ts';
 import { consumption } from '../services/timeseries/buildings.ts';
 import { addMonths, ensureMonth, monthStart } from '../services/timeseries/partitions.ts';
 import { rebuildRollups } from '../services/timeseries/rollups.ts';
+import { sealMonths } from '../services/timeseries/sealing.ts';
 import { querySeries, type SeriesQuery } from '../services/timeseries/series.ts';
 import { setupStorage } from '../services/timeseries/storage.ts';
 import { tmja } from '../services/timeseries/traffic.ts';
@@ -98,8 +99,14 @@ try {
   bar.stop();
   const loadSeconds = (Date.now() - t0) / 1000;
   const t1 = Date.now();
+  let sealSeconds: number | null = null;
   if (!timescale) {
     await rebuildRollups(pool);
+    // Sealed as the maintenance would leave two-year-old data (VIGIE_COMPRESS_AFTER_DAYS=30):
+    // the months that ended more than 30 days before the dataset's end.
+    const t2 = Date.now();
+    await sealMonths(pool, new Date(dataset.start.getTime() + dataset.days * 86400_000), 30);
+    sealSeconds = (Date.now() - t2) / 1000;
   } else {
     await pool.query(`call refresh_continuous_aggregate('cagg_series_hourly', null, null)`);
     await pool.query(`call refresh_continuous_aggregate('cagg_series_daily', null, null)`);
@@ -110,14 +117,14 @@ try {
   }
   await pool.query('vacuum analyze');
   const rollupSeconds = (Date.now() - t1) / 1000;
-  const { rows: countRow } = await pool.query<{ n: number }>('select count(*)::bigint as n from observation_values');
+  const { rows: countRow } = await pool.query<{ n: number }>('select count(*)::bigint as n from observation_rows');
   const observations = Number(countRow[0]!.n);
-  err(`loaded ${observations.toLocaleString('en')} rows in ${loadSeconds.toFixed(0)} s (${Math.round(observations / loadSeconds).toLocaleString('en')} rows/s); rollups in ${rollupSeconds.toFixed(0)} s`);
+  err(`loaded ${observations.toLocaleString('en')} rows in ${loadSeconds.toFixed(0)} s (${Math.round(observations / loadSeconds).toLocaleString('en')} rows/s); rollups in ${rollupSeconds.toFixed(0)} s${sealSeconds === null ? '' : ` (sealing ${sealSeconds.toFixed(0)} s)`}`);
 
   const size = async (sql: string) => Number((await pool.query<{ b: string }>(sql)).rows[0]!.b);
   const rawBytes = timescale
     ? await size(`select hypertable_size('observation_values')::bigint as b`)
-    : await size(`select sum(pg_total_relation_size(inhrelid))::bigint as b from pg_inherits where inhparent = 'observation_values'::regclass`);
+    : await size(`select sum(pg_total_relation_size(inhrelid))::bigint as b from pg_inherits where inhparent in ('observation_values'::regclass, 'observation_values_sealed'::regclass)`);
   const rollupBytes = timescale
     ? await size(`select (hypertable_size(format('%I.%I', materialization_hypertable_schema, materialization_hypertable_name)::regclass))::bigint as b from timescaledb_information.continuous_aggregates where view_name = 'cagg_series_hourly'`)
     : await size(`select (pg_total_relation_size('rollup_hourly') + pg_total_relation_size('rollup_daily'))::bigint as b`);
@@ -191,7 +198,7 @@ try {
         machine: { cpus: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), postgres: (await pool.query('show server_version')).rows[0].server_version },
         storage: timescale ? 'timescaledb' : 'plain-postgresql',
         dataset: { ...dataset, observations, devices: devicesFor(dataset).length },
-        load: { copySeconds: Math.round(loadSeconds), rowsPerSecond: Math.round(observations / loadSeconds), rollupSeconds: Math.round(rollupSeconds) },
+        load: { copySeconds: Math.round(loadSeconds), rowsPerSecond: Math.round(observations / loadSeconds), rollupSeconds: Math.round(rollupSeconds), ...(sealSeconds === null ? {} : { sealSeconds: Math.round(sealSeconds) }) },
         size: { rawMiB: Math.round(rawBytes / 2 ** 20), rollupMiB: Math.round(rollupBytes / 2 ** 20), rawMiBPerMillionObservations: perMillion(rawBytes), rollupMiBPerMillionObservations: perMillion(rollupBytes) },
         queries: results,
       },

@@ -1,7 +1,9 @@
 /**
  * `npm run bench:storage`: bytes on disk per observation, indexes included, in both storage
  * modes, on the query benchmark's regular sensor data (bench/query/dataset.ts, loaded with COPY):
- * - plain PostgreSQL: every monthly partition of observation_values (heap, primary key, TOAST);
+ * - plain PostgreSQL: every monthly partition of observation_values (heap, primary key, TOAST),
+ *   then every complete month sealed (services/timeseries/sealing.ts: sorted rows, BRIN, no
+ *   primary key), per observation of the sealed months, with the time sealing took;
  * - TimescaleDB: the hypertable before compression, then every chunk compressed (segment by
  *   series id, as the compression policy does), per observation of the compressed chunks.
  * Prints JSON on stdout; progress on stderr.
@@ -20,6 +22,7 @@ import pino from 'pino';
 import { loadConfig } from '../services/config.ts';
 import { migrate } from '../services/store/migrate.ts';
 import { addMonths, ensureMonth, monthStart } from '../services/timeseries/partitions.ts';
+import { sealMonthsEndingBy } from '../services/timeseries/sealing.ts';
 import { setupStorage } from '../services/timeseries/storage.ts';
 import { devicesFor, loadDataset, type DatasetOptions } from './query/dataset.ts';
 
@@ -86,6 +89,22 @@ async function measure(adminUrl: string, mode: 'off' | 'require'): Promise<Recor
       out.bytesPerObservation = round(total / n);
       out.heapBytesPerObservation = round(heap / n);
       out.indexBytesPerObservation = round(indexes / n);
+      // Every month that ended by the dataset's end sealed, as the TimescaleDB path below
+      // compresses every chunk (the maintenance seals those older than VIGIE_COMPRESS_AFTER_DAYS).
+      const t1 = Date.now();
+      const sealed = await sealMonthsEndingBy(pool, new Date(dataset.start.getTime() + dataset.days * 86400_000));
+      const sealSeconds = (Date.now() - t1) / 1000;
+      const sealedRows = sealed.reduce((a, s) => a + s.rows, 0);
+      if (sealedRows > 0) {
+        const sealedParts = `select inhrelid from pg_inherits where inhparent = 'observation_values_sealed'::regclass`;
+        out.sealedMonths = sealed.length;
+        out.sealedObservations = sealedRows;
+        out.sealedBytesPerObservation = round((await one(`select sum(pg_total_relation_size(inhrelid))::bigint as b from (${sealedParts}) p`)) / sealedRows);
+        out.sealedHeapBytesPerObservation = round((await one(`select sum(pg_relation_size(inhrelid))::bigint as b from (${sealedParts}) p`)) / sealedRows);
+        out.sealedIndexBytes = await one(`select sum(pg_indexes_size(inhrelid))::bigint as b from (${sealedParts}) p`);
+        out.sealSeconds = round(sealSeconds);
+        out.sealMonthSeconds = sealed.map((s) => ({ month: s.partition, rows: s.rows, copySeconds: round(s.copyMs / 1000), swapMs: s.swapMs }));
+      }
     } else {
       out.uncompressedBytesPerObservation = round((await one(`select hypertable_size('observation_values')::bigint as b`)) / n);
       await pool.query(`select compress_chunk(c, if_not_compressed => true) from show_chunks('observation_values') c`);

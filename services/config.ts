@@ -113,7 +113,7 @@ export const configSchema = z.object({
   // --- Time series (README, "Time series"): storage policies, query bounds, live stream, InfluxDB mirror ---
   VIGIE_RETENTION_DAYS: int(0, 0, 36600).describe('Raw observations older than this are dropped in bulk (chunks or monthly partitions); 0 keeps everything.'),
   VIGIE_CHUNK_INTERVAL_DAYS: int(7, 1, 365).describe('TimescaleDB chunk interval of the observations hypertable.'),
-  VIGIE_COMPRESS_AFTER_DAYS: int(30, 0, 36600).describe('TimescaleDB: compress chunks older than this (segmented by device and metric); 0 disables.'),
+  VIGIE_COMPRESS_AFTER_DAYS: int(30, 0, 36600).describe('TimescaleDB: compress chunks older than this (segmented by series); plain PostgreSQL: seal the months that ended more than this many days ago (rewritten sorted, without primary key, BRIN-indexed). 0 disables.'),
   VIGIE_ROLLUP_LATE_DAYS: int(35, 1, 36600).describe('Refresh window for continuous aggregates: late data up to this old is re-aggregated by the policy.'),
   VIGIE_ROLLUP_INTERVAL_MS: int(1000, 50, 3_600_000).describe('Plain PostgreSQL: how often touched rollup buckets are recomputed.'),
   VIGIE_SERIES_MAX_POINTS: int(200_000, 100, 10_000_000).describe('GET /api/v1/series refuses requests above this many series x buckets (400).'),

@@ -9,6 +9,18 @@ export const LOCK_CLASS = 0x56494749;
 /** Transaction-level locks that order appends (seq = commit order). */
 export const APPEND_LOCK = { commitLog: 1, alertStream: 2 } as const;
 
+/**
+ * Sealed months (services/timeseries/sealing.ts): every writer of observation rows holds
+ * (LOCK_CLASS, SEAL_LOCK) in shared mode for its transaction; sealing a month takes it
+ * exclusively. Also hard-coded in services/store/migrations/repeatable/000_observation_views.sql.
+ */
+export const SEAL_LOCK = 10;
+/**
+ * First half of the transaction-level lock on one series (second half: its id) taken before
+ * inserting late rows into observation_values_sealed, which has no unique key: "VSER".
+ */
+export const SEALED_SERIES_CLASS = 0x56534552;
+
 /** The singleton roles, each held by one process at a time through a session-level advisory lock. */
 export const SINGLETONS = ['alerting', 'notify', 'sparkplug', 'maintenance', 'influx'] as const;
 export type Singleton = (typeof SINGLETONS)[number];

@@ -3,7 +3,9 @@
  * hours), latest values, dead letters and device last-seen, in one transaction. Array parameters with `unnest` keep it one
  * round trip per table whatever the batch size; `on conflict do nothing` makes redelivery
  * idempotent. Observation rows are narrow (services/store/migrations/once/050_narrow_observations.sql):
- * series ids are resolved before the transaction (services/store/series-ids.ts).
+ * series ids are resolved before the transaction (services/store/series-ids.ts). On plain
+ * PostgreSQL, rows of sealed months (services/timeseries/sealing.ts) go to
+ * observation_values_sealed, kept idempotent by advisory locks instead of a unique key.
  */
 import type pg from 'pg';
 import { storable, storableTags } from './text.ts';
@@ -11,6 +13,7 @@ import { withTransaction } from './transaction.ts';
 import { appendCommitLog } from '../cluster/commit-log.ts';
 import { isoArray, numberArray } from './array-literal.ts';
 import { SeriesIds } from './series-ids.ts';
+import { LOCK_CLASS, SEAL_LOCK, SEALED_SERIES_CLASS } from '../cluster/keys.ts';
 import type { Batch } from '../../ingest/running-sink.ts';
 
 interface StoreState {
@@ -47,6 +50,8 @@ export async function writeBatch(pool: pg.Pool, batch: Batch): Promise<void> {
 interface NarrowRows {
   series: number[];
   time: string[];
+  /** `time` in epoch milliseconds. */
+  millis: number[];
   value: number[];
   quality: number[];
   receivedAt: string;
@@ -62,6 +67,7 @@ async function narrowRows(pool: pg.Pool, batch: Batch): Promise<NarrowRows> {
   const series = await state.series.idsOf(pool, obs);
   const n = obs.length;
   const time = new Array<string>(n);
+  const millis = new Array<number>(n);
   const value = new Array<number>(n);
   const quality = new Array<number>(n);
   const newest = new Map<number, number>();
@@ -74,6 +80,7 @@ async function narrowRows(pool: pg.Pool, batch: Batch): Promise<NarrowRows> {
     const id = series[i]!;
     const t = o.time.getTime();
     time[i] = o.time.toISOString();
+    millis[i] = t;
     value[i] = o.value;
     quality[i] = o.quality;
     const prev = newest.get(id);
@@ -99,33 +106,50 @@ async function narrowRows(pool: pg.Pool, batch: Batch): Promise<NarrowRows> {
       }
     }
   }
-  return { series, time, value, quality, receivedAt: new Date(received).toISOString(), newest, hours };
+  return { series, time, millis, value, quality, receivedAt: new Date(received).toISOString(), newest, hours };
 }
 
 async function insertObservations(client: pg.PoolClient, r: NarrowRows): Promise<void> {
+  // Plain PostgreSQL: rows older than sealed_before belong to a sealed month (no unique key
+  // there). The shared lock keeps sealing (which takes it exclusively) from moving the boundary
+  // while this transaction writes; it is one round trip, in memory.
+  let late: number[] = [];
+  if (r.hours) {
+    const { rows } = await client.query<{ ms: number }>(
+      `select pg_advisory_xact_lock_shared($1, $2), (extract(epoch from sealed_before) * 1000)::float8 as ms from observation_seal`,
+      [LOCK_CLASS, SEAL_LOCK],
+    );
+    const sealedBefore = rows[0]?.ms ?? -Infinity;
+    if (sealedBefore > -Infinity) late = r.millis.flatMap((t, i) => (t < sealedBefore ? [i] : []));
+  }
+  const hot = late.length === 0 ? r : pick(r, complement(late, r.series.length));
   // Rows in key order: concurrent commits (VIGIE_CONCURRENT_COMMITS) that meet on the same
   // keys, as a redelivery can, then lock them in the same order and wait rather than deadlock.
   // The batch's receive time is the newest of its messages (one ingest_batches row per commit),
-  // and the row lists the hours it made stale for the plain-PostgreSQL rollup worker, with the
-  // earliest time it brought to each (the worker then merges only what follows the rollup).
-  await client.query(
-    `with b as (insert into ingest_batches (received_at, stale_series, stale_hours, stale_from) values ($5, $6, $7, $8) returning id)
-     insert into observation_values (time, value, series_id, batch_id, quality)
-     select t, v, s, (select id from b), nullif(q, 0)
-       from unnest($1::int4[], $2::timestamptz[], $3::float8[], $4::int2[]) as u(s, t, v, q)
-      order by s, t
-     on conflict do nothing`,
+  // and the row lists the hours it made stale for the plain-PostgreSQL rollup worker (the
+  // hours of every row of the batch, sealed or not), with the earliest time it brought to each
+  // (the worker then merges only what follows the rollup).
+  const { rows: batchRows } = await client.query<{ id: number }>(
+    `with b as (insert into ingest_batches (received_at, stale_series, stale_hours, stale_from) values ($5, $6, $7, $8) returning id),
+     ins as (
+       insert into observation_values (time, value, series_id, batch_id, quality)
+       select t, v, s, (select id from b), nullif(q, 0)
+         from unnest($1::int4[], $2::timestamptz[], $3::float8[], $4::int2[]) as u(s, t, v, q)
+        order by s, t
+       on conflict do nothing)
+     select id from b`,
     [
-      numberArray(r.series),
-      isoArray(r.time),
-      numberArray(r.value),
-      numberArray(r.quality),
+      numberArray(hot.series),
+      isoArray(hot.time),
+      numberArray(hot.value),
+      numberArray(hot.quality),
       r.receivedAt,
       r.hours ? numberArray(r.hours.series) : null,
       r.hours ? isoArray(r.hours.hour) : null,
       r.hours ? isoArray(r.hours.from) : null,
     ],
   );
+  if (late.length > 0) await insertSealed(client, pick(r, late), batchRows[0]!.id);
   // Newest per series wins; a late (older) observation never replaces a newer latest value.
   const latest = [...r.newest.entries()].sort((a, b) => a[0] - b[0]);
   await client.query(
@@ -141,6 +165,40 @@ async function insertObservations(client: pg.PoolClient, r: NarrowRows): Promise
       numberArray(latest.map((l) => r.quality[l[1]]!)),
       r.receivedAt,
     ],
+  );
+}
+
+type Columns = Pick<NarrowRows, 'series' | 'time' | 'value' | 'quality'>;
+
+function pick(r: Columns, idx: number[]): Columns {
+  return { series: idx.map((i) => r.series[i]!), time: idx.map((i) => r.time[i]!), value: idx.map((i) => r.value[i]!), quality: idx.map((i) => r.quality[i]!) };
+}
+
+function complement(idx: number[], n: number): number[] {
+  const skip = new Set(idx);
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) if (!skip.has(i)) out.push(i);
+  return out;
+}
+
+/**
+ * Late rows for sealed months (rare): observation_values_sealed has no unique key, so each
+ * series is locked first, in ascending order (two commits bringing the same late key wait for
+ * each other instead of deadlocking); the insert that follows is a new statement whose snapshot
+ * sees what the other committed, and skips keys already stored. Duplicates inside the batch
+ * are dropped first.
+ */
+export async function insertSealed(client: pg.ClientBase, rows: Columns, batchId: number): Promise<void> {
+  await client.query(
+    `select pg_advisory_xact_lock($1, s) from (select distinct s from unnest($2::int4[]) as u(s) order by s) k`,
+    [SEALED_SERIES_CLASS, rows.series],
+  );
+  await client.query(
+    `insert into observation_values_sealed (time, value, series_id, batch_id, quality)
+     select t, v, s, $5, nullif(q, 0)
+       from (select distinct on (s, t) s, t, v, q from unnest($1::int4[], $2::timestamptz[], $3::float8[], $4::int2[]) as u(s, t, v, q) order by s, t) u
+      where not exists (select 1 from observation_values_sealed x where x.series_id = u.s and x.time = u.t)`,
+    [rows.series, rows.time, rows.value, rows.quality, batchId],
   );
 }
 

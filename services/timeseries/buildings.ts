@@ -84,11 +84,17 @@ export async function consumption(
               case when d.lag_value is null then o.time else d.lag_time end as prev_time
          from ser
          left join lateral (
-           select p.time, p.value from observation_values p where p.series_id = ser.id and p.time < $3 order by p.time desc limit 1
+           -- Hot rows first: sealed months (observation_values_sealed) are older than every hot
+           -- partition, and their BRIN gives no order, so the sealed branch runs only when the
+           -- hot one has nothing (an Append under a limit of 1 stops at the first row).
+           (select p.time, p.value from observation_values p where p.series_id = ser.id and p.time < $3 order by p.time desc limit 1)
+           union all
+           (select p.time, p.value from observation_values_sealed p where p.series_id = ser.id and p.time < $3 order by p.time desc limit 1)
+           limit 1
          ) o on true
          cross join lateral (
            select v.time, v.value, lag(v.value) over w as lag_value, lag(v.time) over w as lag_time
-             from observation_values v
+             from observation_rows v
             where v.series_id = ser.id and v.time >= $3 and v.time < $4
            window w as (order by v.time)
          ) d

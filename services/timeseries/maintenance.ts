@@ -1,7 +1,8 @@
 /**
  * Background upkeep of the time-series storage, off the ingest path:
  * - plain PostgreSQL: drain rollup_dirty on a timer (VIGIE_ROLLUP_INTERVAL_MS), and hourly
- *   partition upkeep/retention. Not after every commit: a busy hour is recomputed from its raw
+ *   partition upkeep/retention, then sealing of the months that ended more than
+ *   VIGIE_COMPRESS_AFTER_DAYS ago (services/timeseries/sealing.ts). Not after every commit: a busy hour is recomputed from its raw
  *   rows, so under sustained ingest one pass per tick coalesces hundreds of commits instead of
  *   rescanning the hour for each (the real-time views answer for what is not rolled up yet);
 
@@ -13,6 +14,7 @@ import type { Logger } from 'pino';
 import type pg from 'pg';
 import type { Batch } from '../../ingest/running-sink.ts';
 import { maintainPartitions } from './partitions.ts';
+import { sealMonths } from './sealing.ts';
 import { refreshContinuousAggregates, refreshDirtyRollups } from './rollups.ts';
 
 export interface MaintenanceOptions {
@@ -21,6 +23,8 @@ export interface MaintenanceOptions {
   timescale: boolean;
   rollupIntervalMs: number;
   retentionDays: number;
+  /** Plain PostgreSQL: months that ended more than this many days ago are sealed; 0 disables. */
+  compressAfterDays?: number;
   rollupLateDays: number;
   partitionIntervalMs?: number;
 }
@@ -110,7 +114,8 @@ export class StorageMaintenance {
     const client = await this.o.pool.connect();
     try {
       const report = await maintainPartitions(client, new Date(), this.o.retentionDays);
-      if (report.created.length || report.dropped.length || report.defaultRowsExpired) this.o.logger.info({ ...report }, 'observation partitions maintained');
+      if (report.created.length || report.dropped.length || report.defaultRowsExpired || report.movedToSealed) this.o.logger.info({ ...report }, 'observation partitions maintained');
+      await sealMonths(this.o.pool, new Date(), this.o.compressAfterDays ?? 0, { logger: this.o.logger });
     } catch (err) {
       this.o.logger.warn({ err }, 'partition maintenance failed; retrying in an hour');
     } finally {

@@ -48,6 +48,7 @@ export const timeseriesModule: ModuleFactory = async (ctx) => {
             timescale,
             rollupIntervalMs: ts.rollupIntervalMs,
             retentionDays: ts.retentionDays,
+            compressAfterDays: ts.compressAfterDays,
             rollupLateDays: ts.rollupLateDays,
           });
           m.start();

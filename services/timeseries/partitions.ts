@@ -3,12 +3,16 @@
  * once/050_narrow_observations.sql) as a table partitioned by month of `time` (UTC),
  * so retention drops whole partitions (a catalog operation) instead of deleting rows, and a
  * default partition so a late observation for a month without a partition is never refused.
- * The maintenance pass moves such rows into their month's partition and attaches it.
+ * The maintenance pass moves such rows into their month's partition and attaches it. Months
+ * before observation_seal.sealed_before are sealed (services/timeseries/sealing.ts): they never
+ * get a hot partition again, and their late rows go to observation_values_sealed.
  */
 import type pg from 'pg';
 import { listMigrations } from '../store/migrate.ts';
+import { moveSealedDefaultRows, sealedBefore } from './sealing.ts';
 
-const PARTITION_RE = /^observation_values_y(\d{4})m(\d{2})$/;
+export const PARTITION_RE = /^observation_values_y(\d{4})m(\d{2})$/;
+const SEALED_RE = /^observation_values_sealed_y(\d{4})m(\d{2})$/;
 
 export function partitionName(monthStart: Date): string {
   return `observation_values_y${monthStart.getUTCFullYear()}m${String(monthStart.getUTCMonth() + 1).padStart(2, '0')}`;
@@ -98,6 +102,9 @@ export async function ensureMonth(client: pg.ClientBase, start: Date): Promise<b
   const name = partitionName(from);
   const { rows } = await client.query(`select 1 from pg_class where relname = $1`, [name]);
   if (rows.length > 0) return false;
+  // A sealed month never gets a hot partition again.
+  const sealed = await sealedBefore(client);
+  if (sealed && from < sealed) return false;
   await client.query('begin');
   try {
     await client.query(`create table ${name} (like observation_values including defaults including constraints)`);
@@ -118,6 +125,8 @@ export interface PartitionReport {
   created: string[];
   dropped: string[];
   defaultRowsExpired: number;
+  /** Rows of sealed months found in the default partition, moved to their sealed month. */
+  movedToSealed?: number;
 }
 
 /**
@@ -132,17 +141,25 @@ export async function maintainPartitions(client: pg.ClientBase, now: Date, reten
   const { rows: late } = await client.query<{ m: Date }>(`select distinct date_trunc('month', time, 'UTC') as m from observation_values_default`);
   for (const r of late) months.add(r.m.getTime());
   const cutoff = retentionDays > 0 ? new Date(now.getTime() - retentionDays * 86400_000) : null;
+  const sealed = await sealedBefore(client);
+  if (sealed && late.some((r) => r.m < sealed)) {
+    const moved = await moveSealedDefaultRows(client);
+    if (moved > 0) report.movedToSealed = moved;
+  }
   for (const m of [...months].sort()) {
+    if (sealed && m < sealed.getTime()) continue;
     // A month wholly before the cut-off would be created only to be dropped.
     if (cutoff && addMonths(new Date(m), 1) <= cutoff) continue;
     if (await ensureMonth(client, new Date(m))) report.created.push(partitionName(new Date(m)));
   }
   if (cutoff) {
+    // Hot and sealed months alike.
     const { rows } = await client.query<{ relname: string }>(
-      `select c.relname from pg_inherits i join pg_class c on c.oid = i.inhrelid where i.inhparent = 'observation_values'::regclass`,
+      `select c.relname from pg_inherits i join pg_class c on c.oid = i.inhrelid
+        where i.inhparent in ('observation_values'::regclass, 'observation_values_sealed'::regclass)`,
     );
     for (const { relname } of rows) {
-      const m = PARTITION_RE.exec(relname);
+      const m = PARTITION_RE.exec(relname) ?? SEALED_RE.exec(relname);
       if (!m) continue;
       const end = addMonths(new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, 1)), 1);
       if (end <= cutoff) {
@@ -150,9 +167,10 @@ export async function maintainPartitions(client: pg.ClientBase, now: Date, reten
         report.dropped.push(relname);
       }
     }
-    // The default partition only holds late rows of months without a partition yet.
+    // The default partitions only hold late rows of months without a partition.
     const res = await client.query(`delete from observation_values_default where time < $1`, [cutoff.toISOString()]);
-    report.defaultRowsExpired = res.rowCount ?? 0;
+    const sealedRes = await client.query(`delete from observation_values_sealed_default where time < $1`, [cutoff.toISOString()]);
+    report.defaultRowsExpired = (res.rowCount ?? 0) + (sealedRes.rowCount ?? 0);
   }
   return report;
 }

@@ -69,7 +69,7 @@ export async function refreshDirtyRollups(pool: pg.Pool, limit = 5000): Promise<
          from (select k.series_id, k.hour, count(*) as n, sum(o.value) as sum, min(o.value) as min, max(o.value) as max,
                       max(o.time) as last_time, (array_agg(o.value order by o.time desc))[1] as last_value
                  from vigie_rollup_keys k
-                 join observation_values o on o.series_id = k.series_id and o.time > k.after and o.time < k.hour + interval '1 hour'
+                 join observation_rows o on o.series_id = k.series_id and o.time > k.after and o.time < k.hour + interval '1 hour'
                 where k.after is not null
                 group by k.series_id, k.hour) t
         where h.series_id = t.series_id and h.bucket = t.hour`,
@@ -81,7 +81,7 @@ export async function refreshDirtyRollups(pool: pg.Pool, limit = 5000): Promise<
        select k.series_id, k.hour, count(*), sum(o.value), min(o.value), max(o.value),
               min(o.time), (array_agg(o.value order by o.time))[1], max(o.time), (array_agg(o.value order by o.time desc))[1]
          from vigie_rollup_keys k
-         join observation_values o on o.series_id = k.series_id and o.time >= k.hour and o.time < k.hour + interval '1 hour'
+         join observation_rows o on o.series_id = k.series_id and o.time >= k.hour and o.time < k.hour + interval '1 hour'
         where k.after is null
         group by k.series_id, k.hour`,
     );
@@ -117,7 +117,7 @@ export async function rebuildRollups(pool: pg.Pool): Promise<void> {
       `insert into rollup_hourly
        select series_id, date_trunc('hour', time, 'UTC'), count(*), sum(value), min(value), max(value),
               min(time), (array_agg(value order by time))[1], max(time), (array_agg(value order by time desc))[1]
-         from observation_values group by 1, 2`,
+         from observation_rows group by 1, 2`,
     );
     await client.query(
       `insert into rollup_daily

@@ -172,6 +172,10 @@ async function timescaleSuite(t: Test): Promise<void> {
     t.same(rows.map((r) => r.value), [400, 500, 600], 'the redelivered row is ignored, the late one stored once');
     const r = await tp.get<{ series: Array<{ points: unknown[] }> }>(`/api/v1/series?device=cmp&metric=co2&from=2026-01-05T10:00:00Z&to=2026-01-05T11:00:00Z&bucket=1h&agg=count,max,last`);
     t.same(r.body.series[0]!.points, [{ time: '2026-01-05T10:00:00.000Z', count: 3, max: 600, last: 600 }], 'and the aggregates agree');
+    // Sealed months are the plain-PostgreSQL counterpart of compression: nothing goes there.
+    t.same((await pool.query(`select count(*)::int as n from observation_values_sealed`)).rows, [{ n: 0 }], 'the sealed table stays empty');
+    t.same((await pool.query(`select count(*)::int as n from pg_inherits where inhparent = 'observation_values_sealed'::regclass`)).rows, [{ n: 1 }], 'only its default partition');
+    t.equal((await pool.query(`select sealed_before from observation_seal`)).rows[0].sealed_before, -Infinity, 'nothing sealed');
   });
 
   t.test('history beyond the refresh window is materialized at start, and rollups outlive retention', async (t) => {

@@ -4,7 +4,7 @@
 -- `ingest_batches` only when selected (a left join on a primary key is removed otherwise).
 create or replace view observations as
 select s.device_id, s.metric, s.channel, v.time, b.received_at, v.value, coalesce(v.quality, 0)::smallint as quality
-  from observation_values v
+  from observation_rows v
   join series s on s.id = v.series_id
   left join ingest_batches b on b.id = v.batch_id;
 
@@ -31,16 +31,31 @@ $$;
 
 -- Inserting into the views (fixtures, imports written for the previous layout): one row at a
 -- time, idempotent like the ingest; each row gets its own batch for its receive time. Bulk
--- loads should COPY into observation_values instead (bench/storage.ts does).
+-- loads should COPY into observation_values instead (bench/storage.ts does). A row older than
+-- observation_seal.sealed_before goes to its sealed month (once/070_sealed_months.sql) the way
+-- services/store/write-batch.ts routes it: the seal lock (LOCK_CLASS 0x56494749, SEAL_LOCK 10
+-- in services/cluster/keys.ts) in shared mode, then the series lock (SEALED_SERIES_CLASS
+-- 0x56534552) and an insert of a key not stored yet; each statement of this volatile function
+-- takes a new snapshot, so it sees what a concurrent writer of the same key committed.
 create or replace function vigie_observations_insert() returns trigger language plpgsql as $$
 declare
   sid integer := vigie_series_id(new.device_id, new.metric, coalesce(new.channel, ''));
   bid integer;
+  sealed timestamptz;
 begin
+  perform pg_advisory_xact_lock_shared(1447642953, 10);
+  select sealed_before into sealed from observation_seal;
   insert into ingest_batches (received_at) values (coalesce(new.received_at, now())) returning id into bid;
-  insert into observation_values (time, value, series_id, batch_id, quality)
-  values (new.time, new.value, sid, bid, nullif(coalesce(new.quality, 0), 0))
-  on conflict do nothing;
+  if new.time >= coalesce(sealed, '-infinity') then
+    insert into observation_values (time, value, series_id, batch_id, quality)
+    values (new.time, new.value, sid, bid, nullif(coalesce(new.quality, 0), 0))
+    on conflict do nothing;
+  else
+    perform pg_advisory_xact_lock(1448297810, sid);
+    insert into observation_values_sealed (time, value, series_id, batch_id, quality)
+    select new.time, new.value, sid, bid, nullif(coalesce(new.quality, 0), 0)
+     where not exists (select 1 from observation_values_sealed x where x.series_id = sid and x.time = new.time);
+  end if;
   -- Plain PostgreSQL rollups are recomputed from the hours marked stale; with TimescaleDB the
   -- continuous aggregates follow by themselves.
   if found and to_regclass('cagg_series_hourly') is null then

@@ -22,7 +22,7 @@ select s.device_id, s.metric, s.channel, d.hour, count(*), sum(o.value), min(o.v
        min(o.time), (array_agg(o.value order by o.time))[1], max(o.time), (array_agg(o.value order by o.time desc))[1]
   from rollup_stale d
   join series s on s.id = d.series_id
-  join observation_values o on o.series_id = d.series_id and o.time >= d.hour and o.time < d.hour + interval '1 hour'
+  join observation_rows o on o.series_id = d.series_id and o.time >= d.hour and o.time < d.hour + interval '1 hour'
  group by s.device_id, s.metric, s.channel, d.hour;
 
 create or replace view series_daily as
