@@ -140,6 +140,7 @@ async function vigie(env: Record<string, string> = {}) {
     const seconds = (performance.now() - started) / 1000;
     const cpuSeconds = (await platform.metric('vigie_process_process_cpu_seconds_total')) - cpuBefore;
     clearInterval(sampler);
+    await pool.query('analyze observation_values');
     const rows = (await pool.query('select count(*)::int as n from observation_rows')).rows[0].n as number;
     const distinct = (await pool.query('select count(*)::int as n from (select distinct series_id, time from observation_rows) d')).rows[0].n as number;
     const batches = await platform.metric('vigie_batch_size_count');

@@ -142,8 +142,14 @@ function caggSelect(bucketExpr: string): string {
 /** The continuous aggregate (per series id) behind each named view the queries read. */
 const MATERIALIZED = { cagg_hourly: 'cagg_series_hourly', cagg_daily: 'cagg_series_daily' } as const;
 
+/**
+ * `series_id` comes last: a query that resolves its series first (series_id = any(array(select
+ * id from series ...))) reaches the aggregate's (series_id, bucket) index in both the
+ * materialized and the real-time part; a filter on device_id alone cannot be pushed through
+ * the real-time union, and the planner then reads every series' buckets of the range.
+ */
 const NAMED = (cagg: string) =>
-  `select s.device_id, s.metric, s.channel, c.bucket, c.n, c.sum, c.min, c.max, c.first_time, c.first_value, c.last_time, c.last_value
+  `select s.device_id, s.metric, s.channel, c.bucket, c.n, c.sum, c.min, c.max, c.first_time, c.first_value, c.last_time, c.last_value, c.series_id
      from ${cagg} c join series s on s.id = c.series_id`;
 
 /** Continuous aggregates and the shortest refresh-policy window each accepts (two buckets). */

@@ -198,9 +198,14 @@ export function seriesSql(timescale: boolean, q: SeriesQuery, source: SeriesSour
   const aggs = q.aggregates.map((a) => `${aggregateSql(a, source)} as "${a}"`).join(', ');
   const nExpr = source === 'raw' ? 'count(*)' : 'sum(n)';
   const where = [`${timeCol} >= ${p(rangeFrom.toISOString())}::timestamptz`, `${timeCol} < ${p(rangeTo.toISOString())}::timestamptz`];
-  if (q.devices.length > 0) where.push(`device_id = any(${p(q.devices)}::text[])`);
-  if (q.metrics.length > 0) where.push(`metric = any(${p(q.metrics)}::text[])`);
-  if (q.channel !== undefined) where.push(`channel = ${p(q.channel)}`);
+  const keys: string[] = [];
+  if (q.devices.length > 0) keys.push(`device_id = any(${p(q.devices)}::text[])`);
+  if (q.metrics.length > 0) keys.push(`metric = any(${p(q.metrics)}::text[])`);
+  if (q.channel !== undefined) keys.push(`channel = ${p(q.channel)}`);
+  where.push(...keys);
+  // Rollups: the series resolved first reach the (series_id, bucket) keys of both the
+  // materialized and the real-time part (see the rollup views' definitions).
+  if (source !== 'raw' && keys.length > 0) where.push(`series_id = any(array(select id from series where ${keys.join(' and ')}))`);
   const sql = `select device_id, metric, channel, ${bucketExpr(q, timeCol, p)} as b, ${nExpr}::float8 as __n, ${aggs}
                  from ${relation} where ${where.join(' and ')}
                 group by 1, 2, 3, 4 ${order}`;

@@ -60,6 +60,8 @@ export async function tmja(pool: pg.Pool, timescale: boolean, q: { year: number;
         where r.metric = 'vehicle_count'
           and r.bucket >= ($1::timestamp at time zone '${LOCAL_ZONE}') and r.bucket < ($2::timestamp at time zone '${LOCAL_ZONE}')
           and ($4::text[] is null or r.device_id = any($4))
+          -- Resolved first, the series reach the rollups' (series_id, bucket) keys.
+          and r.series_id = any(array(select id from series where metric = 'vehicle_count' and ($4::text[] is null or device_id = any($4))))
      ),
      stations as (
        select l.device_id, count(distinct l.channel) as lanes, coalesce(max(d.period_seconds), 360) as period
