@@ -129,6 +129,8 @@ const during = samples.filter((s) => s.t <= SECONDS);
 const storedRate = overloadEnd ? overloadEnd.stored / overloadEnd.t : 0;
 platform.child.kill('SIGTERM');
 await platform.exited;
+// Vigie's warnings and errors (reconnections, refused commits) go to stderr with the figures.
+process.stderr.write(platform.output().split('\n').filter((l) => /"level":(4|5|6)0/.test(l)).slice(0, 200).join('\n') + '\n');
 await pool.end();
 await db.drop();
 await broker.stop();

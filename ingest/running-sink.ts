@@ -75,7 +75,9 @@ interface Commit {
 }
 
 export class RunningSink {
-  private readonly pending: Pending[] = [];
+  /** Messages not yet in a commit: `pending[pendingHead..]` (taken from the front in O(1)). */
+  private pending: Pending[] = [];
+  private pendingHead = 0;
   /** Commits under way, in the order their messages arrived. */
   private readonly commits: Commit[] = [];
   private pendingItemCount = 0;
@@ -90,7 +92,7 @@ export class RunningSink {
 
   /** Messages accepted but not yet acknowledged. */
   get inflight(): number {
-    let n = this.pending.length;
+    let n = this.pendingCount;
     for (const c of this.commits) n += c.messages.length;
     return n;
   }
@@ -98,6 +100,20 @@ export class RunningSink {
   /** When the current run of failed write attempts began; null while writes succeed. */
   get failingSince(): Date | null {
     return this.failedAt;
+  }
+
+  private get pendingCount(): number {
+    return this.pending.length - this.pendingHead;
+  }
+
+  /** Takes the oldest pending message; the array is compacted once half of it is taken. */
+  private takePending(): Pending {
+    const next = this.pending[this.pendingHead++]!;
+    if (this.pendingHead > 1024 && this.pendingHead * 2 > this.pending.length) {
+      this.pending = this.pending.slice(this.pendingHead);
+      this.pendingHead = 0;
+    }
+    return next;
   }
 
   hasCapacity(): boolean {
@@ -117,7 +133,7 @@ export class RunningSink {
     this.pendingItemCount += items;
     this.options.instruments.inflightMessages.set(this.inflight);
     this.startCommits(false);
-    if (this.pending.length > 0 && !this.timer) {
+    if (this.pendingCount > 0 && !this.timer) {
       this.timer = setTimeout(() => {
         this.timer = null;
         this.startCommits(true);
@@ -127,7 +143,7 @@ export class RunningSink {
 
   /** Commits everything pending now; resolves when it is committed and acknowledged. */
   async flush(): Promise<void> {
-    while (this.pending.length > 0 || this.commits.length > 0) {
+    while (this.pendingCount > 0 || this.commits.length > 0) {
       if (this.abort.signal.aborted) return;
       this.startCommits(true);
       await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
@@ -162,15 +178,15 @@ export class RunningSink {
   private startCommits(force: boolean): void {
     const { maxBatchItems, maxConcurrentCommits } = this.options;
     while (
-      this.pending.length > 0 &&
+      this.pendingCount > 0 &&
       this.commits.length < maxConcurrentCommits &&
       !this.abort.signal.aborted &&
       (force || this.pendingItemCount >= maxBatchItems)
     ) {
       const messages: Pending[] = [];
       let items = 0;
-      while (this.pending.length > 0 && (messages.length === 0 || items + this.pending[0]!.items <= maxBatchItems)) {
-        const next = this.pending.shift()!;
+      while (this.pendingCount > 0 && (messages.length === 0 || items + this.pending[this.pendingHead]!.items <= maxBatchItems)) {
+        const next = this.takePending();
         messages.push(next);
         items += next.items;
       }
@@ -185,7 +201,7 @@ export class RunningSink {
         },
       );
     }
-    if (this.pending.length === 0) this.clearTimer();
+    if (this.pendingCount === 0) this.clearTimer();
   }
 
   /**
@@ -204,7 +220,7 @@ export class RunningSink {
     }
     this.options.instruments.inflightMessages.set(this.inflight);
     while (this.capacityWaiters.length > 0 && this.hasCapacity()) this.capacityWaiters.shift()!();
-    if (this.pending.length > 0) this.startCommits(this.timer === null);
+    if (this.pendingCount > 0) this.startCommits(this.timer === null);
     if (this.commits.length === 0) for (const w of this.idleWaiters.splice(0)) w();
   }
 
