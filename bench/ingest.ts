@@ -19,6 +19,7 @@ import pg from 'pg';
 import { createBenchDatabase as createTestDatabase } from './database.ts';
 import { startChildPlatform } from '../test/helpers/child-platform.ts';
 import { startShippedMosquitto } from './broker.ts';
+import { publishWindowed } from './publish.ts';
 import { startReference } from './reference-pipeline.ts';
 
 const { values } = parseArgs({
@@ -45,30 +46,9 @@ function payload(i: number): string {
 }
 
 /** Publishes N messages with at most WINDOW unacknowledged at a time; returns seconds. */
-async function publishAll(prefix: string): Promise<number> {
-  const pub = await mqtt.connectAsync(broker.url, { clientId: `bench-pub-${randomBytes(3).toString('hex')}`, protocolVersion: 5 });
-  const started = performance.now();
-  let next = 0;
-  let inflight = 0;
-  await new Promise<void>((resolve, reject) => {
-    const pump = () => {
-      while (inflight < WINDOW && next < N) {
-        const i = next++;
-        inflight++;
-        // 200 devices, each message a distinct observation time, so nothing collapses.
-        pub.publish(`${prefix}vigie/bench-${i % 200}/telemetry`, payload(i), { qos: 1 }, (err) => {
-          inflight--;
-          if (err) return reject(err);
-          if (next >= N && inflight === 0) resolve();
-          else pump();
-        });
-      }
-    };
-    pump();
-  });
-  const seconds = (performance.now() - started) / 1000;
-  await pub.endAsync();
-  return seconds;
+function publishAll(prefix: string): Promise<number> {
+  // 200 devices, each message a distinct observation time, so nothing collapses.
+  return publishWindowed(broker.url, N, WINDOW, (i) => ({ topic: `${prefix}vigie/bench-${i % 200}/telemetry`, payload: payload(i) }));
 }
 
 async function baseline() {

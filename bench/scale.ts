@@ -18,12 +18,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import mqtt from 'mqtt';
 import pg from 'pg';
 import { stringify } from 'yaml';
 import { startChildPlatform, type ChildPlatform } from '../test/helpers/child-platform.ts';
 import { createTestDatabase } from '../test/helpers/database.ts';
 import { startShippedMosquitto } from './broker.ts';
+import { publishWindowed } from './publish.ts';
 import { authHeaders } from '../test/helpers/platform.ts';
 
 const { values } = parseArgs({
@@ -69,29 +69,8 @@ function payload(i: number): string {
   return JSON.stringify({ ts: BASE_TS + i, metrics });
 }
 
-async function publishAll(prefix: string): Promise<number> {
-  const pub = await mqtt.connectAsync(BROKER, { clientId: `bench-pub-${randomBytes(3).toString('hex')}`, protocolVersion: 5 });
-  const started = performance.now();
-  let next = 0;
-  let inflight = 0;
-  await new Promise<void>((resolve, reject) => {
-    const pump = () => {
-      while (inflight < WINDOW && next < N) {
-        const i = next++;
-        inflight++;
-        pub.publish(`${prefix}vigie/bench-${i % DEVICES}/telemetry`, payload(i), { qos: 1 }, (err) => {
-          inflight--;
-          if (err) return reject(err);
-          if (next >= N && inflight === 0) resolve();
-          else pump();
-        });
-      }
-    };
-    pump();
-  });
-  const s = (performance.now() - started) / 1000;
-  await pub.endAsync();
-  return s;
+function publishAll(prefix: string): Promise<number> {
+  return publishWindowed(BROKER, N, WINDOW, (i) => ({ topic: `${prefix}vigie/bench-${i % DEVICES}/telemetry`, payload: payload(i) }));
 }
 
 function histogram(text: string, name: string): { mean: number | null; p95: string | null; p99: string | null; steps: number } {
