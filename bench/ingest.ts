@@ -18,7 +18,7 @@ import mqtt from 'mqtt';
 import pg from 'pg';
 import { createBenchDatabase as createTestDatabase } from './database.ts';
 import { startChildPlatform } from '../test/helpers/child-platform.ts';
-import { startShippedMosquitto } from './broker.ts';
+import { startShippedMosquitto } from '../test/helpers/shipped-mosquitto.ts';
 import { publishWindowed } from './publish.ts';
 import { startReference } from './reference-pipeline.ts';
 

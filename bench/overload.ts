@@ -14,7 +14,7 @@ import mqtt from 'mqtt';
 import pg from 'pg';
 import { createBenchDatabase as createTestDatabase } from './database.ts';
 import { startChildPlatform } from '../test/helpers/child-platform.ts';
-import { startShippedMosquitto } from './broker.ts';
+import { startShippedMosquitto } from '../test/helpers/shipped-mosquitto.ts';
 
 const { values } = parseArgs({
   options: {

@@ -22,7 +22,7 @@ import pg from 'pg';
 import { stringify } from 'yaml';
 import { startChildPlatform, type ChildPlatform } from '../test/helpers/child-platform.ts';
 import { createTestDatabase } from '../test/helpers/database.ts';
-import { startShippedMosquitto } from './broker.ts';
+import { startShippedMosquitto } from '../test/helpers/shipped-mosquitto.ts';
 import { publishWindowed } from './publish.ts';
 import { authHeaders } from '../test/helpers/platform.ts';
 

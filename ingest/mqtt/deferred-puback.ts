@@ -5,66 +5,86 @@
  * `handleMessage(packet, cb)` and, when `cb` fires, sends the PUBACK and only then reads the
  * next packet (mqtt/build/lib/handlers/publish.js, `case 1`). Holding `cb` until the commit
  * would therefore serialize the whole stream; calling it at once would acknowledge before the
- * data is durable. Instead we let `cb` run at once and hold the PUBACK packet itself on its
- * way out (`_sendPacket`), releasing it when the batch holding the message is committed.
+ * data is durable. Instead `cb` runs at once, the PUBACK mqtt.js writes is swallowed on its way
+ * out (`_sendPacket`), and the gate writes its own when the batch holding the message commits.
  *
- * A held PUBACK belongs to the connection it was received on: message ids are reused across
- * connections, so after a reconnect the old ones are dropped, never sent. The broker then
- * redelivers those messages (persistent session, MQTT 3.1.1 §4.4) and idempotent writes
- * absorb the duplicates.
+ * A PUBACK names a packet identifier, not a message, and the broker reuses an identifier as
+ * soon as it is acknowledged (MQTT 3.1.1 §2.3.1, MQTT 5 §2.2.1). So the gate acknowledges a
+ * *delivery*: the one packet received with that identifier on the current connection, once.
+ * - A delivery belongs to its connection. After a reconnect the old ones are never
+ *   acknowledged: the broker sends those messages again (persistent session, MQTT 3.1.1 §4.4,
+ *   MQTT 5 §4.4) and idempotent writes absorb the copies.
+ * - A packet read after its connection closed (mqtt.js may still hand over what it parsed) is
+ *   no delivery at all: `receive` refuses it and the broker's resend is the one taken. Taking
+ *   both would acknowledge one identifier twice, and the second PUBACK would acknowledge
+ *   whatever message the broker had meanwhile sent under that identifier, possibly one still
+ *   unread in the socket and lost with the next reconnect.
+ * - A delivery superseded by a newer one with the same identifier, or already acknowledged,
+ *   releases nothing.
  */
 import type { MqttClient } from 'mqtt';
 
 type SendPacket = (packet: { cmd: string; messageId?: number }, cb?: (err?: Error) => void, ...rest: unknown[]) => void;
 
-export interface PubackGate {
-  /** Identifies the current connection; captured with each received message. */
+/** One QoS 1 packet received on one connection. */
+export interface Delivery {
+  readonly messageId: number;
   readonly generation: number;
-  /** Releases the PUBACK of `messageId` received on connection `generation`. */
-  release(messageId: number, generation: number): void;
-  /** PUBACKs held, waiting for a commit. */
+}
+
+export interface PubackGate {
+  /** Registers a QoS 1 packet just received; null when its connection is already closed. */
+  receive(messageId: number): Delivery | null;
+  /** Sends the PUBACK of `delivery` if it is still the connection's outstanding one for its id. */
+  release(delivery: Delivery): void;
+  /** Deliveries of the current connection waiting for their commit. */
   readonly held: number;
+  /** PUBACKs not sent because their delivery was stale (closed connection, superseded, repeated). */
+  readonly stale: number;
 }
 
 export function installPubackGate(client: MqttClient): PubackGate {
   let generation = 0;
-  const held = new Map<number, { packet: { cmd: string; messageId?: number } }>();
-  /** Commits that finished before mqtt.js produced the PUBACK (cannot happen today, kept safe). */
-  const released = new Set<number>();
+  let stale = 0;
+  const outstanding = new Map<number, Delivery>();
   const internal = client as unknown as { _sendPacket: SendPacket };
   const original = internal._sendPacket.bind(client) as SendPacket;
 
   internal._sendPacket = (packet, cb, ...rest) => {
-    if (packet.cmd !== 'puback' || packet.messageId === undefined) return original(packet, cb, ...rest);
-    const id = packet.messageId;
-    if (released.delete(id)) return original(packet, cb, ...rest);
-    held.set(id, { packet });
-    // Let mqtt.js read the next packet now; the PUBACK itself waits for the commit.
+    if (packet.cmd !== 'puback') return original(packet, cb, ...rest);
+    // mqtt.js's own PUBACK, written as soon as `handleMessage` calls back: never sent (a PUBACK
+    // handed to mqtt.js while offline would even be queued and sent on the next connection,
+    // where the identifier may name another message). Let it read the next packet.
     cb?.();
   };
 
   client.on('close', () => {
     generation += 1;
-    held.clear();
-    released.clear();
+    outstanding.clear();
   });
 
   return {
-    get generation() {
-      return generation;
-    },
     get held() {
-      return held.size;
+      return outstanding.size;
     },
-    release(messageId, gen) {
-      if (gen !== generation || !client.connected) return;
-      const entry = held.get(messageId);
-      if (!entry) {
-        released.add(messageId);
+    get stale() {
+      return stale;
+    },
+    receive(messageId) {
+      // mqtt.js sets `connected` on CONNACK and clears it on close; packets of the new stream
+      // only come after its CONNACK, and those of the old one are dropped once it reconnects.
+      if (!client.connected) return null;
+      const delivery = { messageId, generation };
+      outstanding.set(messageId, delivery);
+      return delivery;
+    },
+    release(delivery) {
+      if (delivery.generation !== generation || outstanding.get(delivery.messageId) !== delivery || !client.connected) {
+        stale += 1;
         return;
       }
-      held.delete(messageId);
-      original(entry.packet);
+      outstanding.delete(delivery.messageId);
+      original({ cmd: 'puback', messageId: delivery.messageId });
     },
   };
 }

@@ -7,7 +7,7 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { InboundMessage } from '../decoder.ts';
-import { installPubackGate } from './deferred-puback.ts';
+import { installPubackGate, type Delivery } from './deferred-puback.ts';
 
 export interface MqttSourceOptions {
   url: string;
@@ -28,6 +28,8 @@ export interface MqttSourceOptions {
   exclusiveFilters?: string[];
   /** Upper bound of unacknowledged deliveries the broker may send (MQTT 5 Receive Maximum). */
   receiveMaximum: number;
+  /** MQTT keep alive in seconds (default 30). */
+  keepaliveSeconds?: number;
   logger: Logger;
 }
 
@@ -59,7 +61,7 @@ export class MqttSource {
       password: o.password,
       reconnectPeriod: 1000,
       connectTimeout: 10_000,
-      keepalive: 30,
+      keepalive: o.keepaliveSeconds ?? 30,
       resubscribe: true,
     };
     if (o.protocolVersion === 5) {
@@ -72,23 +74,40 @@ export class MqttSource {
     const prefix = o.topicPrefix;
     const strip = (topic: string) => (prefix && topic.startsWith(prefix) ? topic.slice(prefix.length) : topic);
 
+    const keepaliveMs = (o.keepaliveSeconds ?? 30) * 1000;
+    let livenessNoticedAt = 0;
     client.handleMessage = (packet, callback) => {
       // Shutting down: neither take nor acknowledge; the broker redelivers it to the next run.
       if (this.stopping) return;
+      let delivery: Delivery | null = null;
+      if (packet.qos === 1 && packet.messageId !== undefined) {
+        delivery = gate.receive(packet.messageId);
+        // Read after its connection closed: the broker sends it again on the next one.
+        if (!delivery) return callback();
+      }
+      // A PUBLISH proves the broker alive as well as a PINGRESP does. Under a backlog the
+      // PINGRESP waits behind thousands of PUBLISH packets and mqtt.js would end a healthy
+      // connection ("Keepalive timeout"), making the broker resend all it had in flight.
+      const now = Date.now();
+      if (now - livenessNoticedAt > 1000) {
+        livenessNoticedAt = now;
+        client.reschedulePing(true);
+      }
       const receivedAt = new Date();
       const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
       const topic = strip(packet.topic);
-      const qos = packet.qos;
-      const messageId = packet.messageId;
-      const generation = gate.generation;
       consumer.onReceived?.();
       consumer.accept({ topic, payload, receivedAt }, () => {
-        if (qos === 1 && messageId !== undefined) gate.release(messageId, generation);
+        if (delivery) gate.release(delivery);
       });
       // Bounded in-flight: while the consumer is full, stop reading the socket; TCP and the
       // broker's queue hold the rest.
-      if (consumer.hasCapacity()) callback();
-      else void consumer.waitForCapacity().then(() => callback());
+      if (consumer.hasCapacity()) return callback();
+      const stopKeepingAlive = keepAliveWhilePaused(client, keepaliveMs);
+      void consumer.waitForCapacity().then(() => {
+        stopKeepingAlive();
+        callback();
+      });
     };
 
     client.on('error', (err) => o.logger.error({ err }, 'MQTT client error'));
@@ -157,6 +176,22 @@ export class MqttSource {
     await this.client.endAsync(force);
     this.client = null;
   }
+}
+
+/**
+ * While intake is paused nothing is read, PINGRESP included, yet the connection is healthy:
+ * ping the broker (it needs a packet within 1.5 keep alive periods, MQTT 3.1.1 §3.1.2.10) and
+ * hold off mqtt.js's own timeout. A dead connection is found once reading resumes, which the
+ * commits bring about whatever the broker does.
+ */
+function keepAliveWhilePaused(client: MqttClient, keepaliveMs: number): () => void {
+  const timer = setInterval(() => {
+    if (!client.connected) return;
+    client.sendPing();
+    client.reschedulePing(true);
+  }, Math.max(500, keepaliveMs / 2));
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 export function redact(url: string): string {

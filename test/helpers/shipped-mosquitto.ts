@@ -1,26 +1,29 @@
-/** Starts a real Mosquitto with Vigie's shipped configuration on a free port (benchmarks). */
+/** Starts a real Mosquitto with Vigie's shipped configuration (infra/mosquitto/vigie.conf) on a free port (tests, benchmarks). */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import mqtt from 'mqtt';
-import { freePort } from '../services/embedded/free-port.ts';
+import { freePort } from '../../services/embedded/free-port.ts';
 
-export interface BenchBroker {
+export interface ShippedBroker {
   url: string;
   stop(): Promise<void>;
 }
 
-export async function startShippedMosquitto(): Promise<BenchBroker> {
+export async function startShippedMosquitto(): Promise<ShippedBroker> {
   const port = await freePort();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'vigie-mosq-'));
-  const conf = readFileSync(path.resolve('infra/mosquitto/vigie.conf'), 'utf8')
+  const conf = readFileSync(new URL('../../infra/mosquitto/vigie.conf', import.meta.url), 'utf8')
     .replace(/^listener 1883$/m, `listener ${port} 127.0.0.1`)
     .replace(/^persistence_location .*$/m, `persistence_location ${dir}/`)
-    // The benchmark measures the loss-free queue settings with anonymous publishers; the
+    // The loss-free queue settings with anonymous clients; the
     // generated accounts (`vigie mosquitto-config`) are exercised by test/mosquitto-config.test.ts.
     .replace(/^allow_anonymous .*$/m, 'allow_anonymous true')
-    .replace(/^(password_file|acl_file|use_username_as_clientid) .*$/gm, '');
+    .replace(/^(password_file|acl_file|use_username_as_clientid) .*$/gm, '')
+    // As root, Mosquitto would switch to the `mosquitto` user, which cannot write the private
+    // persistence folder.
+    .concat(os.userInfo().uid === 0 ? '\nuser root\n' : '');
   writeFileSync(path.join(dir, 'mosquitto.conf'), conf);
   const child: ChildProcess = spawn('mosquitto', ['-c', path.join(dir, 'mosquitto.conf')], { stdio: 'ignore' });
   const url = `mqtt://127.0.0.1:${port}`;
