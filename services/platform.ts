@@ -126,8 +126,9 @@ export async function startPlatform(config: Config, logger: Logger, options: Pla
       read: (after, limit) => readCommitLog(pool, after, limit, 20_000),
       last: () => lastCommitSeq(pool),
       pageSize: 200,
-      // Recent commits stay in memory for Last-Event-ID resumptions (older ones come from the table).
-      ringRows: 1000,
+      // Recent commits stay in memory for Last-Event-ID resumptions (older ones come from the
+      // table): 50,000 observations, about 12 MB.
+      ring: { maxWeight: 50_000, weight: (e) => e.observations.length },
     });
     await commits.start();
     cleanups.push(async () => commits.stop());

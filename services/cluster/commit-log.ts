@@ -41,20 +41,24 @@ function unpack(rows: Packed[]): Observation[] {
   return rows.map(([deviceId, metric, channel, t, r, value, quality]) => ({ deviceId, metric: metric as Observation['metric'], channel, time: new Date(t), receivedAt: new Date(r), value, quality }));
 }
 
-/** Entries after `after`, in order, at most `limit` of them (and at most `maxObservations` observations, one entry at least). */
+/**
+ * Entries after `after`, in order, at most `limit` of them and at most `maxObservations`
+ * observations (one entry at least). The bound is applied before the payloads are read: a
+ * consumer behind a backlog of full batches would otherwise fetch and parse `limit` payloads
+ * (a million observations) to keep a fiftieth of them.
+ */
 export async function readCommitLog(db: pg.Pool | pg.PoolClient, after: number, limit: number, maxObservations = Number.MAX_SAFE_INTEGER): Promise<CommitEntry[]> {
-  const { rows } = await db.query<{ seq: number; committed_at: Date; observations: number; payload: Packed[] }>(
-    `select seq, committed_at, observations, payload from commit_log where seq > $1 order by seq limit $2`,
-    [after, limit],
+  const { rows } = await db.query<{ seq: number; committed_at: Date; payload: Packed[] }>(
+    `with head as (
+       select seq, sum(observations) over (order by seq) as running
+         from (select seq, observations from commit_log where seq > $1 order by seq limit $2) c)
+     select l.seq, l.committed_at, l.payload
+       from head join commit_log l using (seq)
+      where head.running <= $3 or head.seq = (select min(seq) from head)
+      order by l.seq`,
+    [after, limit, Math.min(maxObservations, Number.MAX_SAFE_INTEGER)],
   );
-  const out: CommitEntry[] = [];
-  let n = 0;
-  for (const r of rows) {
-    if (out.length > 0 && n + r.observations > maxObservations) break;
-    n += r.observations;
-    out.push({ seq: Number(r.seq), committedAt: r.committed_at, observations: unpack(r.payload) });
-  }
-  return out;
+  return rows.map((r) => ({ seq: Number(r.seq), committedAt: r.committed_at, observations: unpack(r.payload) }));
 }
 
 export async function lastCommitSeq(db: pg.Pool | pg.PoolClient): Promise<number> {

@@ -22,8 +22,12 @@ export interface FeedHubOptions<R extends SeqRow> {
   /** The newest seq at start: a hub serves what is committed after it starts. */
   last(): Promise<number>;
   pageSize: number;
-  /** Rows kept in memory after serving them, shared by resuming clients (0: none). */
-  ringRows?: number;
+  /**
+   * The last rows served kept in memory, shared by resuming clients; bounded by their total
+   * weight (a commit weighs its observations: under a backlog every commit is a full batch,
+   * and a bound in rows would hold millions of observations).
+   */
+  ring?: { maxWeight: number; weight(row: R): number };
 }
 
 export interface HubSubscriber<R> {
@@ -34,6 +38,7 @@ export class FeedHub<R extends SeqRow> {
   private served = 0;
   /** The last rows served, contiguous (every row served since the oldest held). */
   private ring: R[] = [];
+  private ringWeight = 0;
   private readonly subscribers = new Set<HubSubscriber<R>>();
   private pumping = false;
   private again = false;
@@ -59,7 +64,7 @@ export class FeedHub<R extends SeqRow> {
         // (the payload is the newest committed seq; notifications arrive in commit order).
         const seq = Number(payload);
         if (this.subscribers.size === 0 && !this.pumping && Number.isSafeInteger(seq) && seq > 0) {
-          if (seq > this.served) this.ring = []; // rows skipped: the ring would have a hole
+          if (seq > this.served) this.forget(); // rows skipped: the ring would have a hole
           this.served = Math.max(this.served, seq);
           return;
         }
@@ -112,10 +117,20 @@ export class FeedHub<R extends SeqRow> {
   }
 
   private remember(rows: R[]): void {
-    const cap = this.o.ringRows ?? 0;
-    if (cap <= 0) return;
-    this.ring.push(...rows);
-    if (this.ring.length > cap) this.ring.splice(0, this.ring.length - cap);
+    const ring = this.o.ring;
+    if (!ring) return;
+    for (const r of rows) {
+      this.ring.push(r);
+      this.ringWeight += ring.weight(r);
+    }
+    let drop = 0;
+    while (this.ringWeight > ring.maxWeight && drop < this.ring.length) this.ringWeight -= ring.weight(this.ring[drop++]!);
+    if (drop > 0) this.ring.splice(0, drop);
+  }
+
+  private forget(): void {
+    this.ring = [];
+    this.ringWeight = 0;
   }
 
   /** Reads until caught up, serving every page to the subscribers. */
