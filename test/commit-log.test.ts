@@ -5,25 +5,12 @@
  * consumer behind a backlog of full batches (the alert evaluator, the InfluxDB mirror) from
  * loading a million observations per page.
  */
-import pino from 'pino';
 import t from 'tap';
 import type { Observation } from '../schemas/index.ts';
 import { appendCommitLog, readCommitLog } from '../services/cluster/commit-log.ts';
-import { loadConfig } from '../services/config.ts';
-import { migrate } from '../services/store/migrate.ts';
-import { createPool } from '../services/store/pool.ts';
-import { setupStorage } from '../services/timeseries/storage.ts';
-import { createTestDatabase } from './helpers/database.ts';
+import { migratedTestDatabase } from './helpers/migrated-database.ts';
 
-const db = await createTestDatabase('commit_log', 'plain');
-const pool = createPool(db.url, 2);
-t.teardown(async () => {
-  await pool.end();
-  await db.drop();
-});
-const logger = pino({ level: 'silent' });
-const config = loadConfig({ DATABASE_URL: db.url, ...db.env });
-await migrate(pool, { logger, after: async (c) => void (await setupStorage(c, config, logger)) });
+const { pool } = await migratedTestDatabase(t, 'commit_log', 'plain', 2);
 
 const batch = (n: number, first: number): Observation[] =>
   Array.from({ length: n }, (_, i) => ({

@@ -4,26 +4,13 @@
  * every pass, whatever arrived in order, late, twice or through the observations view, the
  * hourly and daily rollups equal a recomputation from the raw rows.
  */
-import pino from 'pino';
 import t, { type Test } from 'tap';
-import { loadConfig } from '../../services/config.ts';
-import { migrate } from '../../services/store/migrate.ts';
-import { createPool } from '../../services/store/pool.ts';
 import { writeBatch } from '../../services/store/write-batch.ts';
 import { refreshDirtyRollups } from '../../services/timeseries/rollups.ts';
-import { setupStorage } from '../../services/timeseries/storage.ts';
 import type { Observation } from '../../schemas/index.ts';
-import { createTestDatabase } from '../helpers/database.ts';
+import { migratedTestDatabase } from '../helpers/migrated-database.ts';
 
-const db = await createTestDatabase('rollup_tails', 'plain');
-const pool = createPool(db.url, 4);
-t.teardown(async () => {
-  await pool.end();
-  await db.drop();
-});
-const logger = pino({ level: 'silent' });
-const config = loadConfig({ DATABASE_URL: db.url, ...db.env });
-await migrate(pool, { logger, after: async (c) => void (await setupStorage(c, config, logger)) });
+const { pool } = await migratedTestDatabase(t, 'rollup_tails', 'plain');
 
 const HOUR = Date.parse('2026-03-02T10:00:00Z');
 const obs = (device: string, minute: number, value: number): Observation => ({
