@@ -117,8 +117,15 @@ export function windowMean(c: MeanCondition, ctx: EvalContext): number | undefin
   if (!now) return undefined;
   const channel = ctx.memory.latestOf(ctx.device.id, c.metric, ctx.channel) ? ctx.channel : '';
   const points = ctx.memory.range(ctx.device.id, c.metric, channel, now.t - windowMs, now.t);
-  if (points.length === 0 || now.t - points[0]!.t < windowMs / 2) return undefined;
-  return points.reduce((a, p) => a + p.v, 0) / points.length;
+  if (points.length === 0 || now.t - (points[0]!.t0 ?? points[0]!.t) < windowMs / 2) return undefined;
+  // A bucket (a series faster than the memory keeps reading by reading) counts each reading.
+  let sum = 0;
+  let n = 0;
+  for (const p of points) {
+    sum += p.sum ?? p.v;
+    n += p.n ?? 1;
+  }
+  return sum / n;
 }
 
 function mean(c: MeanCondition, ctx: EvalContext): boolean | undefined {

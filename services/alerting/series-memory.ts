@@ -1,13 +1,28 @@
 /**
  * What the engine remembers of recent observations, so it evaluates incrementally instead of
  * querying the observations table: the latest point per series, when each device and each
- * device metric was last heard (observed time), and a short history for metrics that rate
- * rules read (bounded by the longest window, so memory stays flat).
+ * device metric was last heard (observed time), and a short history for metrics that rate and
+ * mean rules read.
+ *
+ * The history is bounded by the longest window in observed time and, for a series that reports
+ * faster than HISTORY_POINTS readings per window, by count: its newest readings then fold into
+ * buckets a 1/HISTORY_POINTS-th of the window wide (count, sum, first and last reading), so a
+ * device sending every 50 ms costs what one sending every 7 s costs. A real station (one
+ * reading a minute) never reaches the bound: its history stays exact.
  */
 export interface Point {
+  /** Observed time of the (last) reading. */
   t: number;
+  /** The (last) reading. */
   v: number;
+  /** A bucket of several readings: their count, sum and first time. */
+  n?: number;
+  sum?: number;
+  t0?: number;
 }
+
+/** Readings kept per series and window before they fold into buckets. */
+export const HISTORY_POINTS = 512;
 
 const key = (device: string, metric: string, channel: string) => `${device}\u0000${metric}\u0000${channel}`;
 
@@ -40,8 +55,13 @@ export class SeriesMemory {
       // Usually appended in order; a late point is inserted at its place (observed time).
       let i = h.length;
       while (i > 0 && h[i - 1]!.t > t) i--;
-      if (i > 0 && h[i - 1]!.t === t) h[i - 1] = { t, v };
-      else h.splice(i, 0, { t, v });
+      const before = h[i - 1];
+      if (before && before.t === t) {
+        // The same reading again (a redelivery): a single reading is replaced, a bucket keeps it.
+        if (before.n === undefined) h[i - 1] = { t, v };
+      } else if (before && i === h.length && h.length >= HISTORY_POINTS && t - (before.t0 ?? before.t) < keep / HISTORY_POINTS) {
+        h[i - 1] = { t, v, n: (before.n ?? 1) + 1, sum: (before.sum ?? before.v) + v, t0: before.t0 ?? before.t };
+      } else h.splice(i, 0, { t, v });
       const newestT = h[h.length - 1]!.t;
       let drop = 0;
       // Keep one point older than the window: the rate needs the value at the window start.
