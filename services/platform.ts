@@ -126,9 +126,10 @@ export async function startPlatform(config: Config, logger: Logger, options: Pla
       read: (after, limit) => readCommitLog(pool, after, limit, 20_000),
       last: () => lastCommitSeq(pool),
       pageSize: 200,
-      // Recent commits stay in memory for Last-Event-ID resumptions (older ones come from the
-      // table): 50,000 observations, about 12 MB.
-      ring: { maxWeight: 50_000, weight: (e) => e.observations.length },
+      // Recent commits stay in memory for Last-Event-ID resumptions, shared by every resuming
+      // client (older ones come from the table, a copy per client): 200,000 observations,
+      // about 50 MB.
+      ring: { maxWeight: 200_000, weight: (e) => e.observations.length },
     });
     await commits.start();
     cleanups.push(async () => commits.stop());

@@ -32,6 +32,9 @@ export async function openDatabase(config: Config, logger: Logger): Promise<CliD
     }
   }
   const pool = createPool(url, 2);
+  // An idle connection ended by the server (the embedded PostgreSQL stopping right after
+  // `pool.end()`, which does not wait for its connections to close) is not the command's failure.
+  pool.on('error', (err) => logger.debug({ err }, 'idle database connection ended'));
   try {
     // A fresh database (token created before the first start) gets its tables here.
     await migrate(pool, { logger });

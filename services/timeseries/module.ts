@@ -54,9 +54,7 @@ export const timeseriesModule: ModuleFactory = async (ctx) => {
           m.start();
           maintenance = m;
           // Late data committed by any process (TimescaleDB refresh of the range it touched).
-          // Plain PostgreSQL marks stale hours in the batch's own transaction: no need to read
-          // every commit back.
-          if (timescale) stopTenure.push(ctx.commits.subscribe({ send: (entries) => entries.forEach((e) => m.onCommitted(e)) }));
+          stopTenure.push(ctx.commits.subscribe({ send: (entries) => entries.forEach((e) => m.onCommitted(e)) }));
           const timer = setInterval(() => void prune(), PRUNE_EVERY_MS);
           timer.unref();
           stopTenure.push(() => clearInterval(timer));
