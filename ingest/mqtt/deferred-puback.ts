@@ -26,10 +26,9 @@ import type { MqttClient } from 'mqtt';
 
 type SendPacket = (packet: { cmd: string; messageId?: number }, cb?: (err?: Error) => void, ...rest: unknown[]) => void;
 
-/** One QoS 1 packet received on one connection. */
+/** One QoS 1 packet received on one connection (compared by identity). */
 export interface Delivery {
   readonly messageId: number;
-  readonly generation: number;
 }
 
 export interface PubackGate {
@@ -37,15 +36,9 @@ export interface PubackGate {
   receive(messageId: number): Delivery | null;
   /** Sends the PUBACK of `delivery` if it is still the connection's outstanding one for its id. */
   release(delivery: Delivery): void;
-  /** Deliveries of the current connection waiting for their commit. */
-  readonly held: number;
-  /** PUBACKs not sent because their delivery was stale (closed connection, superseded, repeated). */
-  readonly stale: number;
 }
 
 export function installPubackGate(client: MqttClient): PubackGate {
-  let generation = 0;
-  let stale = 0;
   const outstanding = new Map<number, Delivery>();
   const internal = client as unknown as { _sendPacket: SendPacket };
   const original = internal._sendPacket.bind(client) as SendPacket;
@@ -58,31 +51,21 @@ export function installPubackGate(client: MqttClient): PubackGate {
     cb?.();
   };
 
-  client.on('close', () => {
-    generation += 1;
-    outstanding.clear();
-  });
+  // A closed connection's deliveries are never acknowledged.
+  client.on('close', () => outstanding.clear());
 
   return {
-    get held() {
-      return outstanding.size;
-    },
-    get stale() {
-      return stale;
-    },
     receive(messageId) {
       // mqtt.js sets `connected` on CONNACK and clears it on close; packets of the new stream
       // only come after its CONNACK, and those of the old one are dropped once it reconnects.
       if (!client.connected) return null;
-      const delivery = { messageId, generation };
+      const delivery = { messageId };
       outstanding.set(messageId, delivery);
       return delivery;
     },
     release(delivery) {
-      if (delivery.generation !== generation || outstanding.get(delivery.messageId) !== delivery || !client.connected) {
-        stale += 1;
-        return;
-      }
+      // Stale: its connection closed, or superseded, or already acknowledged.
+      if (outstanding.get(delivery.messageId) !== delivery || !client.connected) return;
       outstanding.delete(delivery.messageId);
       original({ cmd: 'puback', messageId: delivery.messageId });
     },
