@@ -128,7 +128,7 @@ export async function startPlatform(config: Config, logger: Logger, options: Pla
       pageSize: 200,
       // Recent commits stay in memory for Last-Event-ID resumptions, shared by every resuming
       // client (older ones come from the table, a copy per client): 200,000 observations,
-      // about 50 MB.
+      // about 50 MB, read in every process whether or not a live stream is open.
       ring: { maxWeight: 200_000, weight: (e) => e.observations.length },
     });
     await commits.start();

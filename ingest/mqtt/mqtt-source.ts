@@ -53,6 +53,7 @@ export class MqttSource {
 
   async start(consumer: MessageConsumer): Promise<void> {
     const o = this.options;
+    const keepaliveSeconds = o.keepaliveSeconds ?? 30;
     const clientOptions: IClientOptions = {
       clientId: o.clientId,
       clean: o.subscribe === false,
@@ -61,7 +62,7 @@ export class MqttSource {
       password: o.password,
       reconnectPeriod: 1000,
       connectTimeout: 10_000,
-      keepalive: o.keepaliveSeconds ?? 30,
+      keepalive: keepaliveSeconds,
       resubscribe: true,
     };
     if (o.protocolVersion === 5) {
@@ -74,7 +75,6 @@ export class MqttSource {
     const prefix = o.topicPrefix;
     const strip = (topic: string) => (prefix && topic.startsWith(prefix) ? topic.slice(prefix.length) : topic);
 
-    const keepaliveMs = (o.keepaliveSeconds ?? 30) * 1000;
     let livenessNoticedAt = 0;
     client.handleMessage = (packet, callback) => {
       // Shutting down: neither take nor acknowledge; the broker redelivers it to the next run.
@@ -103,7 +103,7 @@ export class MqttSource {
       // Bounded in-flight: while the consumer is full, stop reading the socket; TCP and the
       // broker's queue hold the rest.
       if (consumer.hasCapacity()) return callback();
-      const stopKeepingAlive = keepAliveWhilePaused(client, keepaliveMs);
+      const stopKeepingAlive = keepAliveWhilePaused(client, keepaliveSeconds * 1000);
       void consumer.waitForCapacity().then(() => {
         stopKeepingAlive();
         callback();

@@ -56,7 +56,7 @@ export async function readCommitLog(db: pg.Pool | pg.PoolClient, after: number, 
        from head join commit_log l using (seq)
       where head.running <= $3 or head.seq = (select min(seq) from head)
       order by l.seq`,
-    [after, limit, Math.min(maxObservations, Number.MAX_SAFE_INTEGER)],
+    [after, limit, maxObservations],
   );
   return rows.map((r) => ({ seq: Number(r.seq), committedAt: r.committed_at, observations: unpack(r.payload) }));
 }

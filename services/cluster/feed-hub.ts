@@ -63,8 +63,9 @@ export class FeedHub<R extends SeqRow> {
         // Nobody listening here: no need to read the rows, only to know how far the table goes
         // (the payload is the newest committed seq; notifications arrive in commit order).
         const seq = Number(payload);
-        if (this.subscribers.size === 0 && !this.pumping && Number.isSafeInteger(seq) && seq > 0) {
-          if (seq > this.served) this.forget(); // rows skipped: the ring would have a hole
+        // A hub with a ring reads anyway: a client resuming later must find its rows in
+        // memory, not read its own copy from the table.
+        if (!this.o.ring && this.subscribers.size === 0 && !this.pumping && Number.isSafeInteger(seq) && seq > 0) {
           this.served = Math.max(this.served, seq);
           return;
         }
@@ -126,11 +127,6 @@ export class FeedHub<R extends SeqRow> {
     let drop = 0;
     while (this.ringWeight > ring.maxWeight && drop < this.ring.length) this.ringWeight -= ring.weight(this.ring[drop++]!);
     if (drop > 0) this.ring.splice(0, drop);
-  }
-
-  private forget(): void {
-    this.ring = [];
-    this.ringWeight = 0;
   }
 
   /** Reads until caught up, serving every page to the subscribers. */

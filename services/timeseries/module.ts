@@ -54,7 +54,8 @@ export const timeseriesModule: ModuleFactory = async (ctx) => {
           m.start();
           maintenance = m;
           // Late data committed by any process (TimescaleDB refresh of the range it touched).
-          stopTenure.push(ctx.commits.subscribe({ send: (entries) => entries.forEach((e) => m.onCommitted(e)) }));
+          // Plain PostgreSQL marks stale hours in the batch's own transaction.
+          if (timescale) stopTenure.push(ctx.commits.subscribe({ send: (entries) => entries.forEach((e) => m.onCommitted(e)) }));
           const timer = setInterval(() => void prune(), PRUNE_EVERY_MS);
           timer.unref();
           stopTenure.push(() => clearInterval(timer));
